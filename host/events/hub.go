@@ -27,14 +27,18 @@ func (h *Hub[T]) Subscribe(ctx context.Context, buf int) <-chan T {
 	go func() {
 		<-ctx.Done()
 		h.mu.Lock()
-		delete(h.subs, ch)
-		close(ch)
+		if _, ok := h.subs[ch]; ok {
+			delete(h.subs, ch)
+			close(ch)
+		}
 		h.mu.Unlock()
 	}()
 	return ch
 }
 
-// Publish delivers v to every subscriber with room for it.
+// Publish delivers v to every subscriber. A subscriber whose buffer is
+// full is cut off (its channel closed) rather than silently missing v: it
+// knows it lost events and can resume from durable state.
 func (h *Hub[T]) Publish(v T) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -43,11 +47,13 @@ func (h *Hub[T]) Publish(v T) {
 		case ch <- v:
 		default:
 			h.dropped.Add(1)
+			delete(h.subs, ch)
+			close(ch)
 		}
 	}
 }
 
-// Dropped counts values not delivered to slow subscribers.
+// Dropped counts subscribers cut off for falling behind.
 func (h *Hub[T]) Dropped() uint64 { return h.dropped.Load() }
 
 // Subscribers returns the current number of subscribers.

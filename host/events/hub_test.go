@@ -21,8 +21,11 @@ func TestHubFanOutAndDrop(t *testing.T) {
 	if v := <-b; v != 0 {
 		t.Fatalf("b got %d", v)
 	}
-	if h.Dropped() != 2 {
-		t.Fatalf("dropped %d, want 2", h.Dropped())
+	if _, ok := <-b; ok {
+		t.Fatal("slow subscriber not cut off")
+	}
+	if h.Dropped() != 1 || h.Subscribers() != 1 {
+		t.Fatalf("dropped %d subscribers %d, want 1 and 1", h.Dropped(), h.Subscribers())
 	}
 	cancel()
 	if _, ok := <-a; ok {
