@@ -409,7 +409,7 @@ func (s suite) testSlowDeliver(t *testing.T) {
 		defer cancel()
 		for _, batch := range batches {
 			if err := a.tr.Send(ctx, batch); err != nil {
-				sent <- fmt.Errorf("Send: %w", err)
+				sent <- fmt.Errorf("send: %w", err)
 				return
 			}
 		}
