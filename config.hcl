@@ -1,0 +1,60 @@
+# onemfive daemon configuration (HCL).
+#
+# This is the working default: `make run` starts `bin/onemfived -config config.hcl`
+# from the repository root, and the same file is compiled into the daemon, which
+# uses it when started without -config (relative paths then resolve against the
+# current directory).
+#
+# Every key is optional. Each can also be set, in increasing order of
+# precedence, by an environment variable or a command-line flag:
+#
+#   key          environment variable    flag
+#   data_dir     ONEMFIVE_DATA_DIR       --data-dir
+#   plugin_dir   ONEMFIVE_PLUGIN_DIR     --plugin-dir
+#   mancon       ONEMFIVE_MANCON         --mancon
+#   log_level    ONEMFIVE_LOG_LEVEL      --log-level
+#   api.listen   ONEMFIVE_API_LISTEN     --api-listen
+#
+# Unknown keys and wrong types are errors, reported all at once with their
+# file:line:col, so a typo never silently falls back to a default.
+
+# Where the daemon keeps its state (peer directory, queues, keys of plugins).
+# Relative paths are resolved against the directory of this file.
+# Default when absent: $ONEMFIVE_HOME, or ~/.onemfive.
+data_dir = "data"
+
+# Where installed plugins live: each is a binary onemfive-<kind>-<name> plus
+# a manifest <name>.plugin.json with its sha256 (written by
+# `onemfive plugin install`). Files without a manifest are never started.
+# Relative to this file. Default when absent: "plugins" next to the daemon's
+# executable. `make build` puts the plugins in bin/plugins.
+plugin_dir = "bin/plugins"
+
+# The base maneuvering condition: LOW, MEDIUM, HIGH, VERYHIGH, EXTREME or NEO.
+# Higher levels route through stronger networks with more relays and longer
+# delays. The effective level only ever ratchets up from here when transports
+# detect blocking. Default: HIGH.
+mancon = "HIGH"
+
+# trace, debug, info, warn or error. Default: info.
+log_level = "info"
+
+# The local API that applications on this machine use (HTTP+JSON, WebSocket).
+api {
+  # A loopback host:port. The API is for apps on this machine only; exposing
+  # it would let anyone on the network send as you, so a non-loopback address
+  # is refused unless you also set `allow_remote = true`.
+  listen = "127.0.0.1:2018"
+}
+
+# One block per plugin. The host reads only `enabled` (default true); every
+# other key in the block is handed, with its position in this file, to the
+# plugin, which decodes and validates it itself. See plugins/<name>/README.md
+# for each plugin's keys.
+#
+# "direct": direct TCP links between onemfive nodes (the 1DN transport).
+# Its keys: listen, advertise, keepalive, dial_timeout, max_queue, tap_file.
+plugin "direct" {
+  # Where this node accepts links from peers.
+  listen = "127.0.0.1:4018"
+}

@@ -1,0 +1,272 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/onemfive/onemfive/sdk/base"
+	"github.com/onemfive/onemfive/sdk/envelope"
+)
+
+// fileConfig is what the file itself says, before layering and defaults.
+type fileConfig struct {
+	dataDir, pluginDir string
+	mancon             envelope.ManCon
+	logLevel           string
+	listen             string
+	allowRemote        bool
+	plugins            []Plugin
+}
+
+var rootSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "data_dir"},
+		{Name: "plugin_dir"},
+		{Name: "mancon"},
+		{Name: "log_level"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "api"},
+		{Type: "plugin", LabelNames: []string{"name"}},
+	},
+}
+
+var apiSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "listen"},
+		{Name: "allow_remote"},
+	},
+}
+
+// pluginName is the rule for plugin names, the same one the registry applies
+// to binaries: lowercase letters, digits and inner hyphens.
+var pluginName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$`)
+
+// decodeFile parses and decodes src. It returns nil only on syntax errors;
+// otherwise the fileConfig holds whatever could be decoded and diags every
+// problem found.
+func decodeFile(src []byte, filename string) (*fileConfig, hcl.Diagnostics) {
+	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	content, d := f.Body.Content(rootSchema)
+	diags = append(diags, d...)
+	fc := &fileConfig{}
+
+	if a := content.Attributes["data_dir"]; a != nil {
+		fc.dataDir, d = nonEmptyString(a)
+		diags = append(diags, d...)
+	}
+	if a := content.Attributes["plugin_dir"]; a != nil {
+		fc.pluginDir, d = nonEmptyString(a)
+		diags = append(diags, d...)
+	}
+	if a := content.Attributes["mancon"]; a != nil {
+		s, d := stringAttr(a)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			m, err := envelope.ParseManCon(s)
+			if err != nil {
+				diags = append(diags, attrError(a, "Invalid mancon", strings.TrimPrefix(err.Error(), "envelope: ")))
+			} else {
+				fc.mancon = m
+			}
+		}
+	}
+	if a := content.Attributes["log_level"]; a != nil {
+		s, d := stringAttr(a)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			lvl, err := checkLogLevel(s)
+			if err != nil {
+				diags = append(diags, attrError(a, "Invalid log_level", err.Error()))
+			} else {
+				fc.logLevel = lvl
+			}
+		}
+	}
+
+	// The syntax blocks, to find each plugin block's braces.
+	syntax := map[int]*hclsyntax.Block{}
+	if sb, ok := f.Body.(*hclsyntax.Body); ok {
+		for _, b := range sb.Blocks {
+			syntax[b.TypeRange.Start.Byte] = b
+		}
+	}
+
+	var apiDef *hcl.Range
+	names := map[string]hcl.Range{}
+	for _, blk := range content.Blocks {
+		switch blk.Type {
+		case "api":
+			if apiDef != nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Duplicate api block",
+					Detail:   fmt.Sprintf("The api block was already defined at %s.", posString(*apiDef)),
+					Subject:  blk.DefRange.Ptr(),
+				})
+				continue
+			}
+			apiDef = blk.DefRange.Ptr()
+			diags = append(diags, decodeAPI(blk, fc)...)
+		case "plugin":
+			name := blk.Labels[0]
+			if !pluginName.MatchString(name) {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid plugin name",
+					Detail:   fmt.Sprintf("Plugin name %q must be lowercase letters, digits and inner hyphens, at most 64 characters.", name),
+					Subject:  blk.LabelRanges[0].Ptr(),
+				})
+				continue
+			}
+			if first, dup := names[name]; dup {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Duplicate plugin block",
+					Detail:   fmt.Sprintf("Plugin %q was already configured at %s; merge the two blocks.", name, posString(first)),
+					Subject:  blk.DefRange.Ptr(),
+				})
+				continue
+			}
+			names[name] = blk.DefRange
+			p, d := decodePlugin(src, blk, syntax[blk.TypeRange.Start.Byte])
+			diags = append(diags, d...)
+			fc.plugins = append(fc.plugins, p)
+		}
+	}
+	return fc, diags
+}
+
+func decodeAPI(blk *hcl.Block, fc *fileConfig) hcl.Diagnostics {
+	content, diags := blk.Body.Content(apiSchema)
+	if a := content.Attributes["allow_remote"]; a != nil {
+		b, d := boolAttr(a)
+		diags = append(diags, d...)
+		fc.allowRemote = b
+	}
+	if a := content.Attributes["listen"]; a != nil {
+		s, d := stringAttr(a)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			if err := checkListen(s, fc.allowRemote); err != nil {
+				diags = append(diags, attrError(a, "Invalid api.listen", err.Error()))
+			} else {
+				fc.listen = s
+			}
+		}
+	}
+	return diags
+}
+
+// decodePlugin reads the host's `enabled` attribute and captures the rest of
+// the body, with its position, for the plugin. sb is the syntax block blk
+// was decoded from.
+func decodePlugin(src []byte, blk *hcl.Block, sb *hclsyntax.Block) (Plugin, hcl.Diagnostics) {
+	p := Plugin{Name: blk.Labels[0], Enabled: true}
+	var start hcl.Pos
+	end := -1
+	if sb != nil {
+		start, end = sb.OpenBraceRange.End, sb.CloseBraceRange.Start.Byte
+	}
+	if sb == nil || sb.Body == nil || start.Byte < 0 || end < start.Byte || end > len(src) {
+		// Cannot happen for a file without syntax errors; kept so that a
+		// parser change turns into a message rather than a panic.
+		return p, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Malformed plugin block",
+			Detail:   "Cannot locate the body of this block.",
+			Subject:  blk.DefRange.Ptr(),
+		}}
+	}
+	body := append([]byte(nil), src[start.Byte:end]...)
+
+	var diags hcl.Diagnostics
+	if a, ok := sb.Body.Attributes["enabled"]; ok {
+		b, d := boolAttr(a.AsHCLAttribute())
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			p.Enabled = b
+		}
+		blank(body, a.SrcRange.Start.Byte-start.Byte, a.SrcRange.End.Byte-start.Byte)
+	}
+	p.Block = base.Config{Filename: blk.DefRange.Filename, Start: start, Body: body}
+	return p, diags
+}
+
+// blank replaces b[from:to] with spaces, keeping line breaks, so that the
+// positions of everything else in b stay the same.
+func blank(b []byte, from, to int) {
+	if from < 0 || to > len(b) || from > to {
+		return
+	}
+	for i := from; i < to; i++ {
+		if b[i] != '\n' && b[i] != '\r' {
+			b[i] = ' '
+		}
+	}
+}
+
+func stringAttr(a *hcl.Attribute) (string, hcl.Diagnostics) {
+	v, diags := a.Expr.Value(nil)
+	if diags.HasErrors() {
+		return "", diags
+	}
+	if !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
+		return "", hcl.Diagnostics{attrError(a, "Incorrect attribute value type",
+			fmt.Sprintf("%s must be a string, not %s.", a.Name, typeName(v)))}
+	}
+	return v.AsString(), nil
+}
+
+func nonEmptyString(a *hcl.Attribute) (string, hcl.Diagnostics) {
+	s, diags := stringAttr(a)
+	if !diags.HasErrors() && s == "" {
+		diags = append(diags, attrError(a, "Empty "+a.Name, a.Name+" must not be empty; remove the line to use the default."))
+	}
+	return s, diags
+}
+
+func boolAttr(a *hcl.Attribute) (bool, hcl.Diagnostics) {
+	v, diags := a.Expr.Value(nil)
+	if diags.HasErrors() {
+		return false, diags
+	}
+	if !v.IsKnown() || v.IsNull() || v.Type() != cty.Bool {
+		return false, hcl.Diagnostics{attrError(a, "Incorrect attribute value type",
+			fmt.Sprintf("%s must be true or false, not %s.", a.Name, typeName(v)))}
+	}
+	return v.True(), nil
+}
+
+func typeName(v cty.Value) string {
+	switch {
+	case !v.IsKnown():
+		return "an unknown value"
+	case v.IsNull():
+		return "null"
+	default:
+		return "a " + v.Type().FriendlyName()
+	}
+}
+
+func attrError(a *hcl.Attribute, summary, detail string) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   detail,
+		Subject:  a.Expr.Range().Ptr(),
+		Context:  a.Range.Ptr(),
+	}
+}
+
+func posString(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}
