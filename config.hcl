@@ -1,9 +1,10 @@
 # onemfive daemon configuration (HCL).
 #
-# This is the working default: `make run` starts `bin/onemfived -config config.hcl`
-# from the repository root, and the same file is compiled into the daemon, which
-# uses it when started without -config (relative paths then resolve against the
-# current directory).
+# This is the working default: `make run` starts
+# `bin/onemfived --config config.hcl --data-dir data` from the repository root,
+# and the same file is compiled into the daemon, which uses it when started
+# without --config. So that it works from anywhere, it leaves data_dir and
+# plugin_dir to their defaults (shown commented out below).
 #
 # Every key is optional. Each can also be set, in increasing order of
 # precedence, by an environment variable or a command-line flag:
@@ -21,14 +22,14 @@
 # Where the daemon keeps its state (peer directory, queues, keys of plugins).
 # Relative paths are resolved against the directory of this file.
 # Default when absent: $ONEMFIVE_HOME, or ~/.onemfive.
-data_dir = "data"
+# data_dir = "data"
 
 # Where installed plugins live: each is a binary onemfive-<kind>-<name> plus
 # a manifest <name>.plugin.json with its sha256 (written by
 # `onemfive plugin install`). Files without a manifest are never started.
 # Relative to this file. Default when absent: "plugins" next to the daemon's
-# executable. `make build` puts the plugins in bin/plugins.
-plugin_dir = "bin/plugins"
+# executable, so bin/onemfived finds the bin/plugins that `make build` fills.
+# plugin_dir = "bin/plugins"
 
 # The base maneuvering condition: LOW, MEDIUM, HIGH, VERYHIGH, EXTREME or NEO.
 # Higher levels route through stronger networks with more relays and longer

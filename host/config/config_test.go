@@ -124,10 +124,14 @@ func TestShippedConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.DataDir != filepath.Join(root, "data") {
+	// The shipped file leaves both directories to their defaults so that
+	// the embedded copy works from anywhere.
+	home, _ := os.UserHomeDir()
+	if c.DataDir != filepath.Join(home, ".onemfive") {
 		t.Errorf("DataDir = %q", c.DataDir)
 	}
-	if c.PluginDir != filepath.Join(root, "bin", "plugins") {
+	exe, _ := os.Executable()
+	if c.PluginDir != filepath.Join(filepath.Dir(exe), "plugins") {
 		t.Errorf("PluginDir = %q", c.PluginDir)
 	}
 	if c.ManCon != envelope.HIGH || c.LogLevel != "info" || c.API.Listen != "127.0.0.1:2018" || c.API.AllowRemote {
@@ -147,7 +151,7 @@ func TestShippedConfig(t *testing.T) {
 	if direct.Listen != "127.0.0.1:4018" {
 		t.Errorf("direct listen = %q", direct.Listen)
 	}
-	if p.Block.DataDir != filepath.Join(root, "data", "plugins", "direct") {
+	if p.Block.DataDir != filepath.Join(c.DataDir, "plugins", "direct") {
 		t.Errorf("plugin DataDir = %q", p.Block.DataDir)
 	}
 	if _, ok := c.Plugin("nope"); ok {
@@ -172,9 +176,9 @@ func TestDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wd, _ := os.Getwd()
-	if c.DataDir != filepath.Join(wd, "data") {
-		t.Errorf("DataDir = %q, want relative to the working directory", c.DataDir)
+	home, _ := os.UserHomeDir()
+	if c.DataDir != filepath.Join(home, ".onemfive") {
+		t.Errorf("DataDir = %q, want the default ~/.onemfive", c.DataDir)
 	}
 	if c.ManCon != envelope.HIGH {
 		t.Errorf("ManCon = %v", c.ManCon)
