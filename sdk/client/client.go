@@ -26,17 +26,25 @@ const (
 // DefaultPort is the local API's default TCP port on 127.0.0.1.
 const DefaultPort = 2018
 
-// DataDirEnv names the environment variable that overrides DefaultDataDir.
-const DataDirEnv = "ONEMFIVE_DATA_DIR"
+// Environment variables DefaultDataDir reads, as the daemon's configuration
+// does: DataDirEnv wins over HomeEnv.
+const (
+	DataDirEnv = "ONEMFIVE_DATA_DIR"
+	HomeEnv    = "ONEMFIVE_HOME"
+)
 
 // maxResponse caps what the client reads from one non-streaming response.
 const maxResponse = 16 << 20
 
-// DefaultDataDir returns $ONEMFIVE_DATA_DIR if set, else ~/.onemfive. It
-// returns ".onemfive" when the home directory is unknown.
+// DefaultDataDir returns the daemon's default data directory:
+// $ONEMFIVE_DATA_DIR, else $ONEMFIVE_HOME, else ~/.onemfive (".onemfive" when
+// the home directory is unknown). A data_dir set in the daemon's config file
+// is not seen here; pass that directory explicitly.
 func DefaultDataDir() string {
-	if d := os.Getenv(DataDirEnv); d != "" {
-		return d
+	for _, v := range []string{DataDirEnv, HomeEnv} {
+		if d := os.Getenv(v); d != "" {
+			return d
+		}
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {

@@ -126,7 +126,15 @@ func TestDefaultDataDir(t *testing.T) {
 	if d := client.DefaultDataDir(); d != "/x/y" {
 		t.Fatal(d)
 	}
+	t.Setenv(client.HomeEnv, "/h")
+	if d := client.DefaultDataDir(); d != "/x/y" {
+		t.Fatal(d)
+	}
 	t.Setenv(client.DataDirEnv, "")
+	if d := client.DefaultDataDir(); d != "/h" {
+		t.Fatal(d)
+	}
+	t.Setenv(client.HomeEnv, "")
 	t.Setenv("HOME", "/home/u")
 	if d := client.DefaultDataDir(); d != "/home/u/.onemfive" {
 		t.Fatal(d)
