@@ -121,6 +121,19 @@ func TestHostAndOrigin(t *testing.T) {
 	}
 }
 
+func TestAllowHosts(t *testing.T) {
+	h := (&api.Server{Backend: newFake(), Token: testToken, AllowHosts: []string{"node.lan", "[fd00::1]:2018"}}).Handler()
+	for host, want := range map[string]int{"NODE.lan:2018": 200, "node.lan": 200, "[fd00::1]:2018": 200,
+		"fd00::1": 200, "other.lan": 403, "127.0.0.1": 200} {
+		req := httptest.NewRequest("GET", "http://127.0.0.1/v1/status", nil)
+		req.Host = host
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		if rec := do(t, h, req); rec.Code != want {
+			t.Errorf("host %q: status %d, want %d", host, rec.Code, want)
+		}
+	}
+}
+
 func TestStatusNodePeers(t *testing.T) {
 	f := newFake()
 	f.store(1, 2, 3)

@@ -17,8 +17,9 @@
 //
 // # Security
 //
-// The server is meant for 127.0.0.1 only. Three checks run on every request,
-// in this order:
+// The server is meant for 127.0.0.1 only (Server.AllowHosts widens check 1
+// for a daemon deliberately listening elsewhere). Three checks run on every
+// request, in this order:
 //
 //  1. Host must be a loopback name or address (localhost, 127.0.0.0/8, ::1),
 //     else 403. This defeats DNS rebinding: a web page on evil.example whose
@@ -27,8 +28,10 @@
 //  2. A request with an Origin or Sec-Fetch-Site header is refused with 403.
 //     Browsers add these to cross-site and script-initiated requests; the
 //     API's clients (the CLI, embedded apps) are not browsers and never send
-//     them. No web page should ever drive this daemon, even one that somehow
-//     learned the token, so the API answers no CORS and no browser at all.
+//     them. A page cannot read the cookie file, so the token alone already
+//     stops it; this check is defence in depth: no web page should ever drive
+//     this daemon, even one that somehow learned the token, so the API
+//     answers no CORS and no browser at all.
 //  3. Authorization must be "Bearer <token>", compared in constant time,
 //     else 401. The token is 32 random bytes in hex that the daemon writes to
 //     <data dir>/api.cookie (mode 0600) at every start, like Tor's control

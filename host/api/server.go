@@ -36,7 +36,12 @@ type Server struct {
 	Token   string  // required: the bearer token, as WriteCookie returned it
 	// DataDir, if set, is where Serve writes api.addr.
 	DataDir string
-	Logger  hclog.Logger // nil means no logging
+	// AllowHosts lists further names or addresses (without port, matched
+	// case-insensitively) accepted in the Host header besides loopback ones;
+	// for a daemon configured with api.allow_remote. Keep it empty otherwise:
+	// it widens the DNS-rebinding defence.
+	AllowHosts []string
+	Logger     hclog.Logger // nil means no logging
 	// MaxBody caps request bodies; larger ones get 413. 0 means DefaultMaxBody.
 	MaxBody int64
 	// Heartbeat is the interval of keep-alive comments on event streams.
@@ -157,7 +162,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		if !loopbackHost(r.Host) {
+		if !loopbackHost(r.Host) && !s.allowedHost(r.Host) {
 			writeError(w, http.StatusForbidden, client.CodeForbidden, "host must be a loopback name or address")
 			return
 		}
@@ -178,14 +183,29 @@ func (s *Server) guard(next http.Handler) http.Handler {
 	})
 }
 
-// loopbackHost reports whether a Host header names this machine by a
-// loopback name or address.
-func loopbackHost(host string) bool {
+func (s *Server) allowedHost(host string) bool {
+	h := hostPart(host)
+	for _, a := range s.AllowHosts {
+		if a != "" && strings.EqualFold(hostPart(a), h) {
+			return true
+		}
+	}
+	return false
+}
+
+// hostPart strips the port and IPv6 brackets from a Host header value.
+func hostPart(host string) string {
 	h := host
 	if hh, _, err := net.SplitHostPort(host); err == nil {
 		h = hh
 	}
-	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	return strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+}
+
+// loopbackHost reports whether a Host header names this machine by a
+// loopback name or address.
+func loopbackHost(host string) bool {
+	h := hostPart(host)
 	if strings.EqualFold(h, "localhost") {
 		return true
 	}

@@ -34,7 +34,7 @@ func TestUsageErrors(t *testing.T) {
 		t.Fatal("a usage error sent something")
 	}
 	for _, args := range [][]string{{"help"}, {"--help"}, {"status", "--help"}, {"send", "-h"}, {"peer", "help"}, {"plugin", "--help"}} {
-		if r := e.run(t, "", args...); r.code != 0 || !strings.Contains(r.stdout, "usage: onemfive") {
+		if r := e.run(t, "", args...); r.code != 0 || strings.Count(r.stdout, "usage: onemfive") != 1 {
 			t.Errorf("%q: exit %d, stdout %q", args, r.code, r.stdout)
 		}
 	}

@@ -129,13 +129,12 @@ func (a *app) flags(name, synopsis string) *pflag.FlagSet {
 	return fs
 }
 
-// parse parses a subcommand's flags, turning errors into usage errors and
-// --help into pflag.ErrHelp after printing the usage.
+// parse parses a subcommand's flags, turning errors into usage errors;
+// --help prints the usage and yields pflag.ErrHelp (exit status 0).
 func parse(fs *pflag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fs.Usage()
-			return err
+			return err // pflag has called fs.Usage
 		}
 		return usagef("%v", err)
 	}

@@ -72,10 +72,10 @@ func printStatus(w io.Writer, st client.Status, now time.Time) {
 	}
 	if len(st.Stages) > 0 {
 		fmt.Fprintln(w)
-		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "STAGE\tSUBMITTED\tPROCESSED\tFAILED\tREJECTED\tDEPTH\tHIGH\t")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "STAGE\tSUBMITTED\tPROCESSED\tFAILED\tREJECTED\tDEPTH\tHIGH WATER")
 		for _, s := range st.Stages {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", s.Name, s.Submitted, s.Processed, s.Failed, s.Rejected, s.Depth, s.HighWater)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\n", s.Name, s.Submitted, s.Processed, s.Failed, s.Rejected, s.Depth, s.HighWater)
 		}
 		tw.Flush()
 	}
