@@ -22,6 +22,11 @@ const LogLevelEnv = "ONEMFIVE_LOG_LEVEL"
 // disappears.
 const stopTimeout = 5 * time.Second
 
+// processStderr is the plugin process's real stderr, which the host reads
+// and parses. go-plugin's Serve later points os.Stderr at a pipe forwarded
+// as raw stdio, where JSON log lines would lose their levels.
+var processStderr = os.Stderr
+
 // NewLogger returns the logger plugin implementations should use: JSON
 // lines on stderr, which the host parses, re-levels and names after the
 // plugin.
@@ -33,7 +38,7 @@ func NewLogger(name string) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{
 		Name:       name,
 		Level:      level,
-		Output:     os.Stderr,
+		Output:     processStderr,
 		JSONFormat: true,
 	})
 }
