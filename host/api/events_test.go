@@ -234,6 +234,23 @@ func TestServeWritesAddrAndShutdownEndsStreams(t *testing.T) {
 	}
 }
 
+func TestShutdownBeforeServe(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &api.Server{Backend: newFake(), Token: testToken}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Serve(context.Background(), ln); err != nil {
+		t.Fatalf("serve after shutdown: %v", err)
+	}
+	if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+		t.Fatal("listener left open")
+	}
+}
+
 func TestServeRefusesMisconfiguration(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

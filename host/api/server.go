@@ -54,6 +54,7 @@ type Server struct {
 	addrPath string
 	addr     string
 	served   bool
+	closed   bool // Shutdown was called
 }
 
 // Handler returns the API as an http.Handler, with the Host, Origin and
@@ -95,6 +96,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		stop()
 		return errors.New("api: serve: server already used")
 	}
+	if s.closed { // Shutdown won the race with Serve
+		s.mu.Unlock()
+		stop()
+		ln.Close()
+		return nil
+	}
 	s.served, s.hs, s.stop = true, hs, stop
 	if s.DataDir != "" {
 		s.addr = ln.Addr().String()
@@ -128,11 +135,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 // Shutdown ends open event streams, stops accepting connections, waits for
 // requests in flight until ctx is done, and removes api.addr if it still
-// holds this server's address. It is safe to call more than once.
+// holds this server's address. It is safe to call more than once, and
+// before Serve (which then returns nil at once).
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	hs, stop, path, addr := s.hs, s.stop, s.addrPath, s.addr
-	s.addrPath = ""
+	s.addrPath, s.closed = "", true
 	s.mu.Unlock()
 	if hs == nil {
 		return nil
