@@ -23,6 +23,11 @@
 // wedging sends to good ones; and a slow Host.Deliver causing neither loss
 // nor deadlock.
 //
+// The bulk subtests (batches, concurrency, unreachable peers, slow Deliver)
+// first exchange one packet each way, so a connection-oriented transport
+// may drop what overflows its queue while it connects; the first packets to
+// a brand-new peer (Delivery: twenty single-packet Sends) must still arrive.
+//
 // Waits are bounded by Timeout (a missing packet fails the test); nothing in
 // the suite asserts speed.
 //
