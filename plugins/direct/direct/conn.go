@@ -202,7 +202,8 @@ func (c *conn) closed() bool {
 func (c *conn) close(reason error) {
 	c.closeOnce.Do(func() {
 		close(c.done)
-		c.nc.Close()
+		// Log before closing, so whoever sees the close also finds the
+		// reason in the log.
 		if reason != nil {
 			kv := []any{"peer", c.remote, "remote_addr", c.nc.RemoteAddr().String(), "error", reason}
 			if errors.Is(reason, errMalformed) {
@@ -211,6 +212,7 @@ func (c *conn) close(reason error) {
 				c.t.log.Warn("closing connection", kv...)
 			}
 		}
+		c.nc.Close()
 		c.t.detach(c)
 	})
 }

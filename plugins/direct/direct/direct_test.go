@@ -403,3 +403,50 @@ advertise = ["no-port"]
 		t.Errorf("unknown key: %v, want an error naming it", err)
 	}
 }
+
+func TestSilentPeerClosedByKeepalive(t *testing.T) {
+	a := startNode(t, `keepalive = "50ms"`)
+	nc, err := net.Dial("tcp", a.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	// Say hello, then never answer a ping (and never read, so the kernel
+	// buffers absorb A's pings).
+	if _, err := nc.Write(appendHello(nil, "127.0.0.1:2")); err != nil {
+		t.Fatal(err)
+	}
+	a.rec.WaitEvent(t, transporttest.Timeout, func(ev transport.Event) bool { return ev.Phase == "link_up" })
+	waitLinkDowns(t, a.rec, 1)
+	if logs := a.log.String(); !strings.Contains(logs, "peer presumed dead") || !strings.Contains(logs, "127.0.0.1:2") {
+		t.Fatalf("log does not say why the link went down:\n%s", logs)
+	}
+}
+
+func TestIdlePeerRetires(t *testing.T) {
+	a := startNode(t, `
+keepalive    = "20ms"
+dial_timeout = "200ms"
+`)
+	gone := startNode(t, "")
+	dead := gone.addr
+	gone.tr.Stop(context.Background())
+	a.send(t, dead, "x")
+	a.rec.WaitEvent(t, transporttest.Timeout, func(ev transport.Event) bool { return ev.Phase == "dial_failed" })
+	peers := func() int {
+		a.tr.mu.Lock()
+		defer a.tr.mu.Unlock()
+		return len(a.tr.peers)
+	}
+	deadline := time.Now().Add(transporttest.Timeout)
+	for peers() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := peers(); n != 0 {
+		t.Fatalf("%d idle peers still held", n)
+	}
+	// A later send to the same address starts afresh.
+	b := startNode(t, "")
+	a.send(t, b.addr, "after")
+	waitData(t, b.rec, "after")
+}

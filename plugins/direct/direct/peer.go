@@ -34,14 +34,8 @@ type peer struct {
 	buf      []byte
 }
 
-// peerFor returns the peer for addr, creating it (and its writer) on first
-// use. It returns nil once the transport is stopping.
-func (t *Transport) peerFor(addr string) *peer {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.peerLocked(addr)
-}
-
+// peerLocked returns the peer for addr, creating it (and its writer) on
+// first use. It returns nil once the transport is stopping. t.mu is held.
 func (t *Transport) peerLocked(addr string) *peer {
 	if t.stopped {
 		return nil
@@ -56,13 +50,6 @@ func (t *Transport) peerLocked(addr string) *peer {
 	return p
 }
 
-// connected reports whether p has a live connection.
-func (t *Transport) connected(p *peer) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return p.conn != nil
-}
-
 func (t *Transport) currentConn(p *peer) *conn {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -73,15 +60,24 @@ func (t *Transport) currentConn(p *peer) *conn {
 func (p *peer) run() {
 	t := p.t
 	defer t.wg.Done()
+	idleAfter := 4 * t.cfg.keepalive
+	idle := time.NewTimer(idleAfter)
+	defer idle.Stop()
 	for {
 		var first transport.Packet
 		if p.pending != nil {
 			first, p.pending = *p.pending, nil
 		} else {
+			idle.Reset(idleAfter)
 			select {
 			case first = <-p.q:
 			case <-t.done:
 				return
+			case <-idle.C:
+				if p.retire() {
+					return
+				}
+				continue
 			}
 		}
 		c := t.currentConn(p)
@@ -97,6 +93,23 @@ func (p *peer) run() {
 			c.close(fmt.Errorf("write %d packets: %w", len(batch), err))
 		}
 	}
+}
+
+// retire forgets an idle peer without a connection, so addresses sent to
+// once do not keep a goroutine and a queue forever. Send queues under t.mu,
+// so nothing can slip into the queue after the check.
+func (p *peer) retire() bool {
+	t := p.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p.conn != nil || len(p.q) > 0 || t.peers[p.key] != p {
+		return false
+	}
+	delete(t.peers, p.key)
+	if n := p.dropped.Swap(0); n > 0 {
+		t.log.Warn("queue full while dialing, packets dropped", "peer", p.key, "dropped", n)
+	}
+	return true
 }
 
 // collect adds queued packets to first while they fit one data frame.

@@ -217,15 +217,13 @@ func (t *Transport) Send(ctx context.Context, pkts []transport.Packet) error {
 		return ErrNotStarted
 	}
 	for _, p := range pkts {
-		pr := t.peerFor(p.Addr)
+		cp := transport.Packet{Addr: p.Addr, Data: append([]byte(nil), p.Data...)}
+		pr, queued, connected := t.enqueue(cp)
 		if pr == nil {
 			return ErrStopped
 		}
-		cp := transport.Packet{Addr: p.Addr, Data: append([]byte(nil), p.Data...)}
-		select {
-		case pr.q <- cp:
-		default:
-			if !t.connected(pr) {
+		if !queued {
+			if !connected {
 				pr.dropped.Add(1)
 				t.dropped.Add(1)
 				continue
@@ -242,6 +240,24 @@ func (t *Transport) Send(ctx context.Context, pkts []transport.Packet) error {
 		t.tap.write(cp.Data)
 	}
 	return nil
+}
+
+// enqueue finds (or creates) the peer for p.Addr and queues p if there is
+// room, all under t.mu so an idle peer cannot retire in between. It
+// reports whether p was queued and whether the peer is connected; pr is nil
+// once stopping.
+func (t *Transport) enqueue(p transport.Packet) (pr *peer, queued, connected bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if pr = t.peerLocked(p.Addr); pr == nil {
+		return nil, false, false
+	}
+	select {
+	case pr.q <- p:
+		queued = true
+	default:
+	}
+	return pr, queued, pr.conn != nil
 }
 
 // Stop implements transport.Transport. It closes the listener and every
