@@ -1,0 +1,135 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/onemfive/onemfive/host/api"
+	"github.com/onemfive/onemfive/host/courier"
+	"github.com/onemfive/onemfive/host/node"
+	"github.com/onemfive/onemfive/host/seal"
+	"github.com/onemfive/onemfive/sdk/client"
+	"github.com/onemfive/onemfive/sdk/envelope"
+	"github.com/onemfive/onemfive/sdk/transport"
+)
+
+// backend implements api.Backend on the daemon.
+type backend struct{ d *Daemon }
+
+var _ api.Backend = backend{}
+
+func transportEvent(network string, ev transport.Event) client.TransportEvent {
+	t := ev.Time
+	if t.IsZero() {
+		t = time.Now()
+	}
+	return client.TransportEvent{Time: t, Plugin: network, State: ev.State.String(), Progress: ev.Progress,
+		Phase: ev.Phase, Summary: ev.Summary, Reason: ev.Reason, Peers: ev.Peers}
+}
+
+func (b backend) Status(ctx context.Context) (client.Status, error) {
+	d := b.d
+	st := client.Status{NodeID: string(d.id.ID()), ManCon: d.cfg.ManCon.String(), EffectiveManCon: d.cfg.ManCon.String(),
+		StartedAt: d.started, Version: Version}
+	for _, p := range d.sup.Status() {
+		ps := client.PluginStatus{Name: p.Name, Kind: string(p.Kind), Version: p.Version, State: string(p.State),
+			APIVersion: p.APIVersion, PID: p.PID, Restarts: p.Restarts, Addresses: p.Addresses}
+		if p.Err != nil {
+			ps.Error = p.Err.Error()
+		}
+		if p.LastEvent != nil {
+			te := transportEvent(p.Name, *p.LastEvent)
+			ps.LastEvent = &te
+		}
+		st.Plugins = append(st.Plugins, ps)
+	}
+	for _, s := range d.bus.Stats() {
+		st.Stages = append(st.Stages, client.StageStatus{Name: s.Name, Submitted: s.Submitted, Processed: s.Processed,
+			Failed: s.Failed, Rejected: s.Rejected, Depth: s.Depth, HighWater: s.HighWater})
+	}
+	n, err := d.store.OutboxLen()
+	if err != nil {
+		return st, err
+	}
+	st.Outbox = n
+	st.InboxLastSeq = d.store.LastSeq()
+	return st, nil
+}
+
+func (b backend) Send(ctx context.Context, env *envelope.Envelope) (client.SendResult, error) {
+	err := b.d.courier.Send(ctx, env)
+	switch {
+	case err == nil:
+		return client.SendResult{ID: env.ID, Queued: true}, nil
+	case errors.Is(err, courier.ErrUnknownPeer):
+		return client.SendResult{}, fmt.Errorf("%w: %w", api.ErrNotFound, err)
+	case errors.Is(err, courier.ErrNotNodeID), errors.Is(err, seal.ErrTooLarge):
+		return client.SendResult{}, fmt.Errorf("%w: %w", api.ErrInvalid, err)
+	}
+	return client.SendResult{}, err
+}
+
+func (b backend) Inbox(ctx context.Context, after uint64, limit int) ([]client.InboxItem, error) {
+	items, err := b.d.store.InboxSince(after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]client.InboxItem, 0, len(items))
+	for _, it := range items {
+		var env envelope.Envelope
+		if err := env.UnmarshalBinary(it.Data); err != nil {
+			return nil, fmt.Errorf("daemon: inbox item %d: %w", it.Seq, err)
+		}
+		out = append(out, client.InboxItem{Seq: it.Seq, From: it.From, Received: it.Received, Envelope: env})
+	}
+	return out, nil
+}
+
+func (b backend) Subscribe(ctx context.Context) (<-chan client.Event, error) {
+	return b.d.hub.Subscribe(ctx, 1024), nil
+}
+
+func (b backend) Node(ctx context.Context) (client.NodeRecord, error) {
+	return client.NodeRecord{Record: node.EncodeText(b.d.currentRecord()), NodeID: string(b.d.id.ID())}, nil
+}
+
+func (b backend) AddPeer(ctx context.Context, record string) (client.PeerInfo, error) {
+	r, raw, err := node.DecodeText(record)
+	if err != nil {
+		return client.PeerInfo{}, fmt.Errorf("%w: %w", api.ErrInvalid, err)
+	}
+	if _, err := b.d.courier.AddPeer(raw); err != nil {
+		return client.PeerInfo{}, err
+	}
+	b.d.courier.Nudge()
+	return client.PeerInfo{NodeID: string(r.ID), Addresses: r.Addresses}, nil
+}
+
+func (b backend) Peers(ctx context.Context) ([]client.PeerInfo, error) {
+	all, err := b.d.store.Peers()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]client.PeerInfo, 0, len(all))
+	for id, raw := range all {
+		r, err := node.DecodeRecord(raw)
+		if err != nil {
+			b.d.log.Warn("stored peer record is invalid", "peer", id, "error", err)
+			continue
+		}
+		out = append(out, client.PeerInfo{NodeID: string(r.ID), Addresses: r.Addresses})
+	}
+	slices.SortFunc(out, func(a, b client.PeerInfo) int {
+		if a.NodeID < b.NodeID {
+			return -1
+		}
+		if a.NodeID > b.NodeID {
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}

@@ -1,0 +1,299 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/onemfive/onemfive/host/api"
+	"github.com/onemfive/onemfive/host/bus"
+	"github.com/onemfive/onemfive/host/config"
+	"github.com/onemfive/onemfive/host/courier"
+	"github.com/onemfive/onemfive/host/events"
+	"github.com/onemfive/onemfive/host/node"
+	"github.com/onemfive/onemfive/host/store"
+	"github.com/onemfive/onemfive/host/supervisor"
+	"github.com/onemfive/onemfive/registry"
+	"github.com/onemfive/onemfive/sdk/client"
+	"github.com/onemfive/onemfive/sdk/envelope"
+	"github.com/onemfive/onemfive/sdk/transport"
+)
+
+// Version is the daemon's release.
+const Version = "0.1.0"
+
+// Options are what the daemon needs besides its configuration.
+type Options struct {
+	// Passphrase encrypts the node key at rest; empty stores it with file
+	// permissions alone (the daemon warns).
+	Passphrase []byte
+	// Trace, if set, is told of every lifecycle step ("start"/"stop", name).
+	Trace func(event, step string)
+}
+
+// inbound is a packet waiting in the inbound stage.
+type inbound struct {
+	network string
+	pkt     transport.Packet
+}
+
+// Daemon is a running host.
+type Daemon struct {
+	cfg *config.Config
+	opt Options
+	log hclog.Logger
+	lc  lifecycle
+
+	store   *store.Store
+	id      *node.Identity
+	bus     bus.Bus
+	in      *bus.Stage[inbound]
+	hub     events.Hub[client.Event]
+	courier *courier.Courier
+	sup     *supervisor.Supervisor
+	api     *api.Server
+	apiAddr string
+
+	runCancel context.CancelFunc
+	runWG     sync.WaitGroup
+	started   time.Time
+	rejected  uint64 // packets that did not open/parse, under recMu
+	recMu     sync.Mutex
+	record    []byte
+}
+
+// New prepares a daemon; nothing runs until Start.
+func New(cfg *config.Config, opt Options, log hclog.Logger) *Daemon {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	d := &Daemon{cfg: cfg, opt: opt, log: log}
+	d.lc = lifecycle{trace: opt.Trace, steps: []step{
+		{"datadir", d.startDataDir, nil},
+		{"store", d.startStore, d.stopStore},
+		{"identity", d.startIdentity, nil},
+		{"bus", d.startBus, d.stopBus},
+		{"courier", d.startCourier, d.stopCourier},
+		{"plugins", d.startPlugins, d.stopPlugins},
+		{"api", d.startAPI, d.stopAPI},
+	}}
+	return d
+}
+
+// Start brings the daemon up, in order. On error everything already started
+// is stopped again.
+func (d *Daemon) Start(ctx context.Context) error {
+	d.started = time.Now()
+	return d.lc.start(ctx)
+}
+
+// Shutdown stops the daemon in reverse order, bounded by ctx.
+func (d *Daemon) Shutdown(ctx context.Context) error { return d.lc.stop(ctx) }
+
+// APIAddr is the local API's listen address once started.
+func (d *Daemon) APIAddr() string {
+	return d.apiAddr
+}
+
+// NodeID is this node's id once the identity step has run.
+func (d *Daemon) NodeID() node.ID { return d.id.ID() }
+
+func (d *Daemon) startDataDir(context.Context) error {
+	if err := os.MkdirAll(d.cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	return os.Chmod(d.cfg.DataDir, 0o700)
+}
+
+func (d *Daemon) startStore(context.Context) error {
+	st, err := store.Open(filepath.Join(d.cfg.DataDir, "store"), d.log.Named("store"))
+	if err != nil {
+		return err
+	}
+	d.store = st
+	return nil
+}
+
+func (d *Daemon) stopStore(context.Context) error { return d.store.Close() }
+
+func (d *Daemon) startIdentity(context.Context) error {
+	id, created, err := node.LoadOrCreate(filepath.Join(d.cfg.DataDir, "node.key"), d.opt.Passphrase)
+	if err != nil {
+		return err
+	}
+	d.id = id
+	if len(d.opt.Passphrase) == 0 {
+		d.log.Warn("node key is stored unencrypted (file mode 0600 only); set ONEMFIVE_PASSPHRASE to encrypt it")
+	}
+	d.log.Info("node identity", "id", id.ID(), "created", created, "fingerprint", id.Fingerprint())
+	return nil
+}
+
+func (d *Daemon) startBus(ctx context.Context) error {
+	d.in = bus.NewStage("inbound", bus.StageOptions{QueueSize: 4096, Workers: 2, Logger: d.log.Named("bus"),
+		OnError: func(_ string, _ any, err error) {
+			if errors.Is(err, courier.ErrRejected) {
+				d.log.Debug("packet dropped", "error", err)
+				d.recMu.Lock()
+				d.rejected++
+				d.recMu.Unlock()
+				return
+			}
+			d.log.Warn("inbound packet", "error", err)
+		}},
+		func(ctx context.Context, v inbound) error { return d.courier.HandlePacket(ctx, v.network, v.pkt) })
+	if err := d.bus.Register(d.in); err != nil {
+		return err
+	}
+	return d.in.Start(context.WithoutCancel(ctx))
+}
+
+func (d *Daemon) stopBus(ctx context.Context) error { return d.in.Stop(ctx) }
+
+func (d *Daemon) startCourier(ctx context.Context) error {
+	d.courier = courier.New(d.id, d.store, networks{d}, courier.Handlers{
+		Received: d.onReceived,
+		Delivery: func(id string, dest node.ID, state string) {
+			d.hub.Publish(client.Event{Type: client.EventDelivery, Time: time.Now(), Message: state,
+				Data: map[string]any{"id": id, "state": state, "dest": string(dest)}})
+		},
+	}, courier.Options{}, d.log.Named("courier"))
+	if err := d.refreshRecord(); err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	d.runCancel = cancel
+	d.runWG.Add(1)
+	go func() { defer d.runWG.Done(); d.courier.Run(runCtx) }()
+	return nil
+}
+
+func (d *Daemon) stopCourier(context.Context) error {
+	d.runCancel()
+	d.runWG.Wait()
+	return nil
+}
+
+func (d *Daemon) startPlugins(ctx context.Context) error {
+	reg := registry.New(d.cfg.PluginDir, d.log.Named("registry"))
+	d.sup = supervisor.New(reg, supervisor.Callbacks{
+		Packets: d.onPackets,
+		Event:   d.onTransportEvent,
+		State:   d.onPluginState,
+	}, supervisor.Options{DataDir: d.cfg.DataDir}, d.log)
+	var specs []supervisor.Spec
+	for _, p := range d.cfg.Plugins {
+		if p.Enabled {
+			specs = append(specs, supervisor.Spec{Name: p.Name, Block: p.Block})
+		}
+	}
+	if err := d.sup.Start(ctx, specs); err != nil {
+		return err
+	}
+	return d.refreshRecord()
+}
+
+func (d *Daemon) stopPlugins(ctx context.Context) error { return d.sup.Shutdown(ctx) }
+
+func (d *Daemon) startAPI(ctx context.Context) error {
+	token, err := api.WriteCookie(d.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", d.cfg.API.Listen)
+	if err != nil {
+		return fmt.Errorf("api: listen %s: %w", d.cfg.API.Listen, err)
+	}
+	d.api = &api.Server{Backend: backend{d}, Token: token, DataDir: d.cfg.DataDir, Logger: d.log.Named("api")}
+	d.apiAddr = ln.Addr().String()
+	go func() {
+		if err := d.api.Serve(context.WithoutCancel(ctx), ln); err != nil {
+			d.log.Error("api server stopped", "error", err)
+		}
+	}()
+	d.log.Info("local API listening", "addr", ln.Addr().String())
+	return nil
+}
+
+func (d *Daemon) stopAPI(ctx context.Context) error { return d.api.Shutdown(ctx) }
+
+// refreshRecord re-signs this node's record with the transports' current
+// addresses and hands it to the courier.
+func (d *Daemon) refreshRecord() error {
+	var addrs map[string][]string
+	if d.sup != nil {
+		addrs = d.sup.Addresses()
+	}
+	rec, err := d.id.NewRecord(addrs, time.Now())
+	if err != nil {
+		return err
+	}
+	d.recMu.Lock()
+	d.record = rec
+	d.recMu.Unlock()
+	d.courier.SetRecord(rec)
+	return nil
+}
+
+func (d *Daemon) currentRecord() []byte {
+	d.recMu.Lock()
+	defer d.recMu.Unlock()
+	return d.record
+}
+
+func (d *Daemon) onPackets(ctx context.Context, network string, pkts []transport.Packet) error {
+	for _, p := range pkts {
+		// The transport may reuse its buffers after Deliver returns.
+		p.Data = append([]byte(nil), p.Data...)
+		if err := d.in.Submit(ctx, inbound{network: network, pkt: p}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Daemon) onReceived(seq uint64, from node.ID, env *envelope.Envelope) {
+	item := client.InboxItem{Seq: seq, From: string(from), Received: time.Now(), Envelope: *env}
+	d.hub.Publish(client.Event{Seq: seq, Type: client.EventEnvelope, Time: item.Received, Envelope: &item})
+}
+
+func (d *Daemon) onTransportEvent(network string, ev transport.Event) {
+	te := transportEvent(network, ev)
+	d.hub.Publish(client.Event{Type: client.EventTransport, Time: te.Time, Transport: &te})
+}
+
+func (d *Daemon) onPluginState(name string, st supervisor.State, err error) {
+	msg := fmt.Sprintf("plugin %s %s", name, st)
+	data := map[string]any{"plugin": name, "state": string(st)}
+	if err != nil {
+		msg += ": " + err.Error()
+		data["error"] = err.Error()
+	}
+	d.log.Info("plugin state", "plugin", name, "state", st, "error", err)
+	d.hub.Publish(client.Event{Type: client.EventPlugin, Time: time.Now(), Message: msg, Data: data})
+	if st == supervisor.StateReady && d.courier != nil {
+		if err := d.refreshRecord(); err != nil {
+			d.log.Error("refresh node record", "error", err)
+		}
+		d.courier.Nudge()
+	}
+}
+
+// networks adapts the supervisor to the courier.
+type networks struct{ d *Daemon }
+
+func (n networks) Send(ctx context.Context, network string, pkts []transport.Packet) error {
+	if n.d.sup == nil {
+		return fmt.Errorf("daemon: network %s: %w", network, supervisor.ErrPluginGone)
+	}
+	return n.d.sup.Send(ctx, network, pkts)
+}
+
+func (n networks) Ready(network string) bool { return n.d.sup != nil && n.d.sup.Ready(network) }

@@ -1,0 +1,290 @@
+package daemon_test
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/onemfive/onemfive/sdk/client"
+)
+
+// checkExactlyOnce asserts items hold exactly the bodies in want, once each.
+func checkExactlyOnce(t *testing.T, items []client.InboxItem, want map[string]bool, from string) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, it := range items {
+		if from != "" && it.From != from {
+			t.Errorf("item %d from %s, want %s", it.Seq, it.From, from)
+		}
+		seen[string(it.Envelope.Payload)]++
+	}
+	for body := range want {
+		if seen[body] != 1 {
+			t.Errorf("envelope %q delivered %d times, want exactly once", body, seen[body])
+		}
+	}
+	if len(items) != len(want) {
+		t.Errorf("inbox has %d items, want %d", len(items), len(want))
+	}
+}
+
+func TestTwoHostsExchangeEncrypted(t *testing.T) {
+	a, b := newHost(t, "A", hostOpts{}), newHost(t, "B", hostOpts{})
+	a.start()
+	b.start()
+	a.waitPlugin("direct", "ready")
+	b.waitPlugin("direct", "ready")
+	introduce(t, a, b)
+
+	const n = 20
+	toB, toA := map[string]bool{}, map[string]bool{}
+	for i := 0; i < n; i++ {
+		m1 := fmt.Sprintf("secret-plaintext-A-to-B-%03d", i)
+		m2 := fmt.Sprintf("secret-plaintext-B-to-A-%03d", i)
+		a.send(b, m1)
+		b.send(a, m2)
+		toB[m1], toA[m2] = true, true
+	}
+	checkExactlyOnce(t, b.waitInbox(n, 30*time.Second), toB, a.status().NodeID)
+	checkExactlyOnce(t, a.waitInbox(n, 30*time.Second), toA, b.status().NodeID)
+
+	// The direct plugins carried every byte; none of it is plaintext.
+	for _, h := range []*host{a, b} {
+		tap, err := os.ReadFile(h.tap)
+		if err != nil {
+			t.Fatalf("%s tap: %v", h.name, err)
+		}
+		if len(tap) == 0 {
+			t.Fatalf("%s: the plugin tap recorded nothing; the test would prove nothing", h.name)
+		}
+		for _, marker := range []string{"secret-plaintext", "text/plain"} {
+			if strings.Contains(string(tap), hex.EncodeToString([]byte(marker))) || strings.Contains(string(tap), marker) {
+				t.Errorf("%s: plugin saw plaintext %q", h.name, marker)
+			}
+		}
+	}
+	// Every stage counted its work.
+	for _, s := range b.status().Stages {
+		if s.Name == "inbound" && s.Processed == 0 {
+			t.Errorf("inbound stage processed nothing: %+v", s)
+		}
+	}
+}
+
+func TestCLISendListen(t *testing.T) {
+	a, b := newHost(t, "A", hostOpts{}), newHost(t, "B", hostOpts{})
+	a.start()
+	b.start()
+	a.waitPlugin("direct", "ready")
+	b.waitPlugin("direct", "ready")
+	rec := strings.TrimSpace(cli(t, "--data-dir", b.dataDir, "id"))
+	cli(t, "--data-dir", a.dataDir, "peer", "add", rec)
+	bid := b.status().NodeID
+	cli(t, "--data-dir", a.dataDir, "send", "--to", bid, "hello", "from", "the", "cli")
+	out := cli(t, "--data-dir", b.dataDir, "listen", "--count", "1", "--json")
+	if !strings.Contains(out, `"type":"envelope"`) && !strings.Contains(out, "hello from the cli") {
+		t.Fatalf("listen output lacks the envelope: %s", out)
+	}
+	items := b.waitInbox(1, 10*time.Second)
+	if string(items[0].Envelope.Payload) != "hello from the cli" {
+		t.Fatalf("payload %q", items[0].Envelope.Payload)
+	}
+}
+
+func TestPluginKill9MidStream(t *testing.T) {
+	a, b := newHost(t, "A", hostOpts{}), newHost(t, "B", hostOpts{})
+	a.start()
+	b.start()
+	a.waitPlugin("direct", "ready")
+	b.waitPlugin("direct", "ready")
+	introduce(t, a, b)
+
+	const n = 150
+	want := map[string]bool{}
+	killed := false
+	for i := 0; i < n; i++ {
+		body := fmt.Sprintf("m-%04d", i)
+		want[body] = true
+		a.send(b, body)
+		if i == n/3 || i == 2*n/3 {
+			// Kill the sender's transport plugin at one third and the
+			// receiver's at two thirds, while envelopes are in flight.
+			victim := a
+			if i == 2*n/3 {
+				victim = b
+			}
+			p := victim.plugin("direct")
+			if p.PID == 0 {
+				t.Fatalf("%s: direct plugin has no pid: %+v", victim.name, p)
+			}
+			if err := syscall.Kill(p.PID, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			killed = true
+		}
+	}
+	if !killed {
+		t.Fatal("no plugin was killed")
+	}
+	checkExactlyOnce(t, b.waitInbox(n, 90*time.Second), want, "")
+	for _, h := range []*host{a, b} {
+		p := h.waitPlugin("direct", "ready")
+		if p.Restarts < 1 {
+			t.Errorf("%s: plugin restarts %d, want ≥ 1", h.name, p.Restarts)
+		}
+	}
+	// Nothing left behind: A's outbox drains once B acknowledged all.
+	deadline := time.Now().Add(30 * time.Second)
+	for a.status().Outbox != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("A's outbox still holds %d envelopes", a.status().Outbox)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestReceiverKill9WithQueuedEnvelopes(t *testing.T) {
+	a, b := newHost(t, "A", hostOpts{}), newHost(t, "B", hostOpts{})
+	a.start()
+	b.start()
+	a.waitPlugin("direct", "ready")
+	b.waitPlugin("direct", "ready")
+	introduce(t, a, b)
+
+	want := map[string]bool{}
+	for i := 0; i < 10; i++ {
+		body := fmt.Sprintf("before-%02d", i)
+		want[body] = true
+		a.send(b, body)
+	}
+	b.waitInbox(10, 30*time.Second)
+	b.kill9()
+	for i := 0; i < 30; i++ {
+		body := fmt.Sprintf("while-down-%02d", i)
+		want[body] = true
+		a.send(b, body)
+	}
+	if st := a.status(); st.Outbox < 30 {
+		t.Fatalf("A's outbox holds %d envelopes while B is down, want ≥ 30", st.Outbox)
+	}
+	b.start()
+	checkExactlyOnce(t, b.waitInbox(40, 60*time.Second), want, a.status().NodeID)
+}
+
+func TestSenderKill9KeepsQueue(t *testing.T) {
+	a, b := newHost(t, "A", hostOpts{}), newHost(t, "B", hostOpts{})
+	a.start()
+	a.waitPlugin("direct", "ready")
+	b.start()
+	b.waitPlugin("direct", "ready")
+	introduce(t, a, b)
+	b.stop()
+	want := map[string]bool{}
+	for i := 0; i < 20; i++ {
+		body := fmt.Sprintf("queued-%02d", i)
+		want[body] = true
+		a.send(b, body)
+	}
+	a.kill9()
+	a.start()
+	b.start()
+	checkExactlyOnce(t, b.waitInbox(20, 60*time.Second), want, "")
+}
+
+func TestTamperedPluginRefused(t *testing.T) {
+	h := newHost(t, "T", hostOpts{})
+	bin := h.pluginDir + "/onemfive-transport-direct"
+	f, err := os.OpenFile(bin, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("tampered"))
+	f.Close()
+	h.start()
+	p := h.waitPlugin("direct", "refused")
+	if !strings.Contains(p.Error, "sha256") || !strings.Contains(p.Error, "changed since install") {
+		t.Fatalf("refusal does not explain the checksum: %q", p.Error)
+	}
+	if p.PID != 0 {
+		t.Fatalf("tampered plugin has a pid: %d", p.PID)
+	}
+}
+
+func TestUnknownAPIVersionSkipped(t *testing.T) {
+	h := newHost(t, "U", hostOpts{noDirect: true, extraPlugins: `plugin "future" {}` + "\n"})
+	cli(t, "plugin", "install", "--dir", h.pluginDir, bins.future)
+	h.start()
+	p := h.waitPlugin("future", "skipped")
+	if !strings.Contains(p.Error, "99") {
+		t.Fatalf("skip reason does not name the plugin's API versions: %q", p.Error)
+	}
+	if !strings.Contains(h.logs(), "skipped") {
+		t.Fatalf("no warning in the log:\n%s", h.logs())
+	}
+}
+
+func TestMalformedConfigExits(t *testing.T) {
+	build(t)
+	dir := t.TempDir()
+	cfg := dir + "/bad.hcl"
+	os.WriteFile(cfg, []byte("data_dir = \"x\"\nbogus_key = 1\nmancon = 7\napi {\n  listen = \n}\n"), 0o600)
+	out, err := exec.Command(bins.daemon, "--config", cfg).CombinedOutput()
+	if err == nil {
+		t.Fatalf("daemon accepted a malformed config:\n%s", out)
+	}
+	if !regexp.MustCompile(`bad\.hcl:\d+:\d+`).Match(out) {
+		t.Fatalf("error lacks file:line:col:\n%s", out)
+	}
+	os.WriteFile(cfg, []byte("data_dir = \"x\"\nbogus_key = 1\nmancon = 7\n"), 0o600)
+	out, _ = exec.Command(bins.daemon, "--config", cfg).CombinedOutput()
+	for _, want := range []string{"bad.hcl:2:1", "bad.hcl:3:"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("errors not all reported: want %s in\n%s", want, out)
+		}
+	}
+}
+
+func TestAPIRefusesWithoutToken(t *testing.T) {
+	h := newHost(t, "Z", hostOpts{})
+	h.start()
+	for _, tok := range []string{"", "Bearer wrong"} {
+		req, _ := http.NewRequestWithContext(context.Background(), "GET", h.c.BaseURL()+"/v1/status", nil)
+		if tok != "" {
+			req.Header.Set("Authorization", tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("token %q: status %d, want 401", tok, resp.StatusCode)
+		}
+	}
+	st, err := os.Stat(h.dataDir + "/api.cookie")
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("cookie file mode: %v %v", st, err)
+	}
+}
+
+func TestPluginsDieWithHost(t *testing.T) {
+	h := newHost(t, "K", hostOpts{})
+	h.start()
+	pid := h.waitPlugin("direct", "ready").PID
+	h.kill9()
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("plugin pid %d outlived its host by 10 s", pid)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
