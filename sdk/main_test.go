@@ -15,6 +15,7 @@ import (
 	plugin "github.com/hashicorp/go-plugin"
 
 	"github.com/onemfive/onemfive/sdk/base"
+	"github.com/onemfive/onemfive/sdk/internal/wire"
 	"github.com/onemfive/onemfive/sdk/transport"
 )
 
@@ -116,6 +117,7 @@ func startSubprocess(t testing.TB, logs *syncBuffer, env ...string) (*plugin.Cli
 		Cmd:              cmd,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
+		GRPCDialOptions:  GRPCDialOptions(),
 		Logger:           out,
 	})
 	t.Cleanup(c.Kill)
@@ -124,4 +126,42 @@ func startSubprocess(t testing.TB, logs *syncBuffer, env ...string) (*plugin.Cli
 		t.Fatal(err)
 	}
 	return c, rpc
+}
+
+// serveInProcess serves t in this process the way ServeTransport does
+// (go-plugin's test mode, a real socket, the same gRPC options) and returns
+// a host side client attached to it.
+func serveInProcess(tb testing.TB, t transport.Transport) plugin.ClientProtocol {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	reattach := make(chan *plugin.ReattachConfig, 1)
+	closed := make(chan struct{})
+	go plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig: Handshake,
+		Plugins: plugin.PluginSet{
+			PluginBase:      &wire.BasePlugin{Impl: t},
+			PluginTransport: &wire.TransportPlugin{Impl: t},
+		},
+		GRPCServer: wire.NewGRPCServer,
+		Logger:     hclog.NewNullLogger(),
+		Test:       &plugin.ServeTestConfig{Context: ctx, ReattachConfigCh: reattach, CloseCh: closed},
+	})
+	c := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  Handshake,
+		Plugins:          PluginSet(),
+		Reattach:         <-reattach,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		GRPCDialOptions:  GRPCDialOptions(),
+		Logger:           hclog.NewNullLogger(),
+	})
+	tb.Cleanup(func() {
+		c.Kill()
+		cancel()
+		<-closed
+	})
+	rpc, err := c.Client()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return rpc
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	plugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 
 	"github.com/onemfive/onemfive/sdk/base"
 	"github.com/onemfive/onemfive/sdk/internal/wire"
@@ -50,6 +51,11 @@ type TransportClient interface {
 	// because the host did not take them in time.
 	DroppedEvents() uint64
 }
+
+// GRPCDialOptions returns what a host puts in plugin.ClientConfig's
+// GRPCDialOptions: receive buffers sized for packet batches. Plugins work
+// without it, with more memory traffic per batch.
+func GRPCDialOptions() []grpc.DialOption { return wire.DialOptions() }
 
 // PluginSet is the host's plugin.ClientConfig.Plugins: "base", "transport"
 // and "service". Dispense "base" first, read Info, then dispense the kind.

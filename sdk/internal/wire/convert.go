@@ -80,21 +80,15 @@ func eventFromPB(m *pb.Event) transport.Event {
 	return ev
 }
 
-// packetsToPB copies pkts into one fresh buffer, so the caller may reuse
-// its slices as soon as this returns.
+// packetsToPB copies pkts, so the caller may reuse its slices as soon as
+// this returns. Each packet is copied by append, which, unlike make, does
+// not zero memory it is about to overwrite.
 func packetsToPB(pkts []transport.Packet) []*pb.Packet {
-	n := 0
-	for _, p := range pkts {
-		n += len(p.Data)
-	}
-	buf := make([]byte, 0, n)
 	out := make([]*pb.Packet, len(pkts))
 	msgs := make([]pb.Packet, len(pkts))
 	for i, p := range pkts {
-		start := len(buf)
-		buf = append(buf, p.Data...)
 		msgs[i].Addr = p.Addr
-		msgs[i].Data = buf[start:len(buf):len(buf)]
+		msgs[i].Data = append([]byte(nil), p.Data...)
 		out[i] = &msgs[i]
 	}
 	return out

@@ -91,7 +91,11 @@ func (c *TransportClient) Dial(ctx context.Context, addr string) (net.Conn, erro
 	sctx, cancel := context.WithCancel(context.Background())
 	stream, err := c.rpc.Dial(sctx)
 	if err == nil {
-		err = stream.Send(&pb.DialFrame{Addr: addr})
+		// io.EOF here means the plugin already ended the stream; Recv
+		// below reports why.
+		if serr := stream.Send(&pb.DialFrame{Addr: addr}); !errors.Is(serr, io.EOF) {
+			err = serr
+		}
 	}
 	type reply struct {
 		f   *pb.DialFrame
@@ -218,6 +222,10 @@ func (c *streamConn) Write(b []byte) (int, error) {
 	for n < len(b) {
 		end := min(n+dialChunk, len(b))
 		if err := c.stream.Send(&pb.DialFrame{Data: b[n:end]}); err != nil {
+			if errors.Is(err, io.EOF) {
+				// The far end finished the stream: a normal close.
+				return n, fmt.Errorf("transport: dial: write: %w", io.ErrClosedPipe)
+			}
 			return n, clientErr(context.Background(), "transport: dial: write", err)
 		}
 		n = end

@@ -3,9 +3,12 @@ package wire
 import (
 	"context"
 	"math"
+	"sync"
 
 	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/experimental"
+	"google.golang.org/grpc/mem"
 
 	"github.com/onemfive/onemfive/sdk/base"
 	"github.com/onemfive/onemfive/sdk/internal/pb"
@@ -17,12 +20,24 @@ import (
 // packet batch, or a Handle reply of several maximum-size envelopes.
 const MaxMessageSize = 64 << 20
 
+// bufferPool serves gRPC's receive buffers. gRPC's default tiers jump
+// from 32 KiB to 1 MiB, so every packet batch in between would take, and
+// zero, a whole MiB; power-of-two tiers up to 2 MiB fit batches closely.
+var bufferPool = sync.OnceValue(func() mem.BufferPool {
+	p, err := mem.NewBinaryTieredBufferPool(8, 12, 14, 15, 16, 17, 18, 19, 20, 21)
+	if err != nil {
+		return mem.DefaultBufferPool()
+	}
+	return p
+})
+
 // ServerOptions returns the options every gRPC server of this contract
 // needs on top of go-plugin's.
 func ServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxMessageSize),
 		grpc.MaxSendMsgSize(MaxMessageSize),
+		experimental.BufferPool(bufferPool()),
 	}
 }
 
@@ -34,10 +49,13 @@ func NewGRPCServer(opts []grpc.ServerOption) *grpc.Server {
 
 // DialOptions returns the dial options a connection of this contract needs.
 func DialOptions() []grpc.DialOption {
-	return []grpc.DialOption{grpc.WithDefaultCallOptions(
-		grpc.MaxCallRecvMsgSize(math.MaxInt32),
-		grpc.MaxCallSendMsgSize(MaxMessageSize),
-	)}
+	return []grpc.DialOption{
+		grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(math.MaxInt32),
+			grpc.MaxCallSendMsgSize(MaxMessageSize),
+		),
+		experimental.WithBufferPool(bufferPool()),
+	}
 }
 
 // BasePlugin is the go-plugin plugin "base". Impl is set on the plugin side
