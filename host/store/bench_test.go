@@ -2,6 +2,7 @@ package store
 
 import (
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -19,6 +20,25 @@ func BenchmarkReceive(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkReceiveParallel has 8×GOMAXPROCS goroutines receiving at once; their
+// receipts share fsyncs through group commit.
+func BenchmarkReceiveParallel(b *testing.B) {
+	s := openT(b, b.TempDir())
+	data := make([]byte, 1024)
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, _, err := s.Receive("msg-"+strconv.Itoa(int(n.Add(1))), "peer", data, t0); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
 
 func BenchmarkReceiveDuplicate(b *testing.B) {

@@ -49,8 +49,9 @@
 //
 // # Concurrency
 //
-// All methods are safe for concurrent use. Outbox mutations and inbox
-// receipts are each serialised by a mutex (the inbox's guarantees need a
-// single order of sequence numbers), so Receive throughput is bounded by
-// the latency of one fsync.
+// All methods are safe for concurrent use. Outbox mutations are serialised
+// by a mutex. Receive numbers receipts under a mutex and group-commits them:
+// receipts that arrive while an fsync is in flight share the next batch, and
+// batches commit strictly in sequence order, so concurrent receivers share
+// fsyncs without ever leaving a gap in the log.
 package store

@@ -20,46 +20,147 @@ type InboxItem struct {
 
 // Receive records a message for exactly-once delivery. If id was already
 // received (and not pruned from the seen set), it returns dup=true and the
-// seq first assigned, and changes nothing. Otherwise, in one synced batch, it
-// adds id to the seen set and appends the item to the inbox log under the
-// next sequence number, which it returns.
+// seq first assigned, and changes nothing. Otherwise it adds id to the seen
+// set and appends the item to the inbox log under the next sequence number,
+// which it returns, in a synced batch.
+//
+// Concurrent calls are group-committed: receipts that arrive while a commit
+// is in flight share the next batch (one fsync), and batches commit in
+// sequence order, so the log stays contiguous after any crash. A call that
+// returns nil has been synced; a duplicate of a receipt still in flight
+// waits for it.
 func (s *Store) Receive(id, from string, data []byte, now time.Time) (seq uint64, dup bool, err error) {
 	if id == "" {
 		return 0, false, errors.New("store: receive: empty id")
 	}
 	s.inMu.Lock()
-	defer s.inMu.Unlock()
+	if p, ok := s.pending[id]; ok {
+		s.inMu.Unlock()
+		<-p.g.done
+		if p.g.err != nil {
+			return 0, false, fmt.Errorf("store: receive %q: %w", id, p.g.err)
+		}
+		return p.seq, true, nil
+	}
 	seenKey := key(prefixSeen, []byte(id))
 	v, err := s.get(seenKey)
 	switch {
 	case err == nil:
+		s.inMu.Unlock()
 		r, derr := decodeSeen(v)
 		if derr != nil {
 			return 0, false, fmt.Errorf("store: receive: key %q: %w", seenKey, derr)
 		}
 		return r.Seq, true, nil
 	case !errors.Is(err, ErrNotFound):
+		s.inMu.Unlock()
 		return 0, false, fmt.Errorf("store: receive %q: %w", id, err)
 	}
 
-	seq = s.lastSeq.Load() + 1
+	s.nextSeq++
+	seq = s.nextSeq
 	now = nanosTime(timeNanos(now)) // what will be stored
 	var seqBuf [8]byte
 	binary.BigEndian.PutUint64(seqBuf[:], seq)
 	at := timeKey(now)
 	item := InboxItem{ID: id, From: from, Received: now, Data: data}
-
-	b := s.db.NewBatch()
-	defer b.Close()
-	_ = b.Set(seenKey, encodeSeen(seenRecord{Received: now, Seq: seq}), nil)
-	_ = b.Set(key(prefixSeenAt, at[:], []byte(id)), nil, nil)
-	_ = b.Set(key(prefixInbox, seqBuf[:]), encodeInbox(&item), nil)
-	_ = b.Set(keyInboxSeq, seqBuf[:], nil)
-	if err := b.Commit(pebble.Sync); err != nil {
-		return 0, false, fmt.Errorf("store: receive %q: %w", id, err)
+	if s.cur == nil {
+		s.cur = &recvGroup{b: s.db.NewBatch(), done: make(chan struct{}), wake: make(chan struct{})}
 	}
-	s.lastSeq.Store(seq)
+	g := s.cur
+	_ = g.b.Set(seenKey, encodeSeen(seenRecord{Received: now, Seq: seq}), nil)
+	_ = g.b.Set(key(prefixSeenAt, at[:], []byte(id)), nil, nil)
+	_ = g.b.Set(key(prefixInbox, seqBuf[:]), encodeInbox(&item), nil)
+	_ = g.b.Set(keyInboxSeq, seqBuf[:], nil)
+	g.ids = append(g.ids, id)
+	g.last = seq
+	s.pending[id] = pendingRecv{seq: seq, g: g}
+
+	woken := false
+	for {
+		if !s.committing && s.cur == g {
+			s.commitNext()
+			s.inMu.Unlock()
+			break
+		}
+		s.inMu.Unlock()
+		if woken {
+			<-g.done
+			break
+		}
+		select {
+		case <-g.done:
+		case <-g.wake:
+			woken = true
+			s.inMu.Lock()
+			continue
+		}
+		break
+	}
+	if g.err != nil {
+		return 0, false, fmt.Errorf("store: receive %q: %w", id, g.err)
+	}
 	return seq, false, nil
+}
+
+// recvGroup is a batch of receipts committed together.
+type recvGroup struct {
+	b    *pebble.Batch
+	ids  []string
+	last uint64        // highest seq in the group
+	done chan struct{} // closed once committed or failed; err is then set
+	err  error
+	wake chan struct{} // closed when the group may elect a leader among its waiters
+}
+
+type pendingRecv struct {
+	seq uint64
+	g   *recvGroup
+}
+
+// commitNext commits the accumulating group. It is called with inMu held
+// and no commit in flight, releases inMu during the fsync, and returns with
+// inMu held. Receipts arriving meanwhile gather in a new group, whose
+// waiters are woken to elect the next committer.
+func (s *Store) commitNext() {
+	g := s.cur
+	s.cur = nil
+	s.committing = true
+	s.inMu.Unlock()
+	err := g.b.Commit(pebble.Sync)
+	_ = g.b.Close()
+	s.inMu.Lock()
+	s.committing = false
+	failed := []*recvGroup{g}
+	if err == nil {
+		s.lastSeq.Store(g.last)
+		failed = nil
+	} else {
+		// Later receipts were numbered after this group's; fail them too so
+		// that no sequence number is skipped.
+		s.nextSeq = s.lastSeq.Load()
+		if s.cur != nil {
+			failed = append(failed, s.cur)
+			_ = s.cur.b.Close()
+			s.cur = nil
+		}
+		for _, f := range failed {
+			f.err = err
+		}
+	}
+	for _, id := range g.ids {
+		delete(s.pending, id)
+	}
+	close(g.done)
+	for _, f := range failed[min(1, len(failed)):] {
+		for _, id := range f.ids {
+			delete(s.pending, id)
+		}
+		close(f.done)
+	}
+	if s.cur != nil {
+		close(s.cur.wake)
+	}
 }
 
 // LastSeq returns the highest sequence number assigned so far (0 if none).

@@ -49,8 +49,9 @@ func runKillChild(dir, round string) int {
 		os.Exit(3)
 	}
 	base := time.Unix(1_900_000_000, 0)
-	// Two receivers race on the inbox; one producer works the outbox.
-	for w := range 2 {
+	// Four receivers race on the inbox (group commit); one producer works
+	// the outbox.
+	for w := range 4 {
 		go func() {
 			for i := 0; ; i++ {
 				id := fmt.Sprintf("r%s-%d-%d", round, w, i)

@@ -38,8 +38,12 @@ type Store struct {
 	outMu  sync.Mutex // serialises outbox read-modify-write
 	outLen int        // number of o/ records; guarded by outMu
 
-	inMu    sync.Mutex // serialises Receive, TrimInbox and PruneSeen
-	lastSeq atomic.Uint64
+	inMu       sync.Mutex // guards the receive pipeline below
+	nextSeq    uint64     // last seq assigned (committed or in flight)
+	pending    map[string]pendingRecv
+	cur        *recvGroup    // receipts waiting for the next commit
+	committing bool          // a group commit is in flight
+	lastSeq    atomic.Uint64 // last seq committed
 
 	closeOnce sync.Once
 	closeErr  error
@@ -56,7 +60,7 @@ func Open(dir string, logger hclog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, log: log}
+	s := &Store{db: db, log: log, pending: make(map[string]pendingRecv)}
 	if err := s.load(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -88,6 +92,7 @@ func (s *Store) load() error {
 		return fmt.Errorf("store: open: inbox: %w", err)
 	}
 	s.lastSeq.Store(seq)
+	s.nextSeq = seq
 
 	n, err := s.count(prefixOut)
 	if err != nil {
