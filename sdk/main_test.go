@@ -15,7 +15,9 @@ import (
 	plugin "github.com/hashicorp/go-plugin"
 
 	"github.com/onemfive/onemfive/sdk/base"
+	"github.com/onemfive/onemfive/sdk/envelope"
 	"github.com/onemfive/onemfive/sdk/internal/wire"
+	"github.com/onemfive/onemfive/sdk/service"
 	"github.com/onemfive/onemfive/sdk/transport"
 )
 
@@ -27,8 +29,12 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(testPluginEnv) == "transport" {
+	switch os.Getenv(testPluginEnv) {
+	case "transport":
 		ServeTransport(&sink{markDir: os.Getenv(testMarkDirEnv)})
+		os.Exit(0)
+	case "service":
+		ServeService(&echoService{})
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -105,8 +111,13 @@ func (s *syncBuffer) String() string {
 // startSubprocess launches the test binary as a plugin process.
 func startSubprocess(t testing.TB, logs *syncBuffer, env ...string) (*plugin.Client, plugin.ClientProtocol) {
 	t.Helper()
+	return startSubprocessKind(t, "transport", logs, env...)
+}
+
+func startSubprocessKind(t testing.TB, kind string, logs *syncBuffer, env ...string) (*plugin.Client, plugin.ClientProtocol) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(append(os.Environ(), testPluginEnv+"=transport"), env...)
+	cmd.Env = append(append(os.Environ(), testPluginEnv+"="+kind), env...)
 	var out = hclog.NewNullLogger()
 	if logs != nil {
 		out = hclog.New(&hclog.LoggerOptions{Name: "host", Output: logs, Level: hclog.Trace})
@@ -164,4 +175,36 @@ func serveInProcess(tb testing.TB, t transport.Transport) plugin.ClientProtocol 
 		tb.Fatal(err)
 	}
 	return rpc
+}
+
+// echoService replies to every envelope and, first, announces it to the
+// host through the Host callback.
+type echoService struct {
+	mu   sync.Mutex
+	host service.Host
+}
+
+func (s *echoService) Info(context.Context) (base.Info, error) {
+	return base.Info{Name: "echo", Kind: base.KindService, Version: "0.0.1", APIVersions: []int{APIVersion}}, nil
+}
+func (s *echoService) Configure(context.Context, base.Config) error { return nil }
+func (s *echoService) Start(_ context.Context, h service.Host) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.host = h
+	return nil
+}
+func (s *echoService) Stop(context.Context) error { return nil }
+
+func (s *echoService) Handle(ctx context.Context, env *envelope.Envelope) ([]*envelope.Envelope, error) {
+	s.mu.Lock()
+	h := s.host
+	s.mu.Unlock()
+	note := &envelope.Envelope{ID: envelope.NewID(), Kind: envelope.KindService, To: "audit", Payload: []byte(env.ID)}
+	if err := h.Send(ctx, note); err != nil {
+		return nil, fmt.Errorf("echo: announce: %w", err)
+	}
+	reply := *env
+	reply.ID, reply.To, reply.From = envelope.NewID(), env.From, env.To
+	return []*envelope.Envelope{&reply}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/onemfive/onemfive/sdk/base"
+	"github.com/onemfive/onemfive/sdk/envelope"
 	"github.com/onemfive/onemfive/sdk/transport"
 )
 
@@ -176,5 +177,51 @@ func TestSubprocessWatchdog(t *testing.T) {
 	waitFor(t, "plugin to notice its host is gone", c.Exited)
 	if _, err := os.Stat(filepath.Join(dir, "stopped")); err != nil {
 		t.Fatalf("watchdog exit did not stop the transport: %v", err)
+	}
+}
+
+type auditHost struct {
+	got chan *envelope.Envelope
+}
+
+func (h auditHost) Send(_ context.Context, env *envelope.Envelope) error {
+	h.got <- env
+	return nil
+}
+
+// A service in a real process calls back into the host through the
+// go-plugin broker (over AutoMTLS), and dies into ErrPluginGone.
+func TestSubprocessService(t *testing.T) {
+	c, rpc := startSubprocessKind(t, "service", nil)
+	ctx := testCtx(t)
+	svc, err := DispenseService(rpc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := svc.Info(ctx)
+	if err != nil || info.Kind != base.KindService || info.Name != "echo" {
+		t.Fatalf("info %+v %v", info, err)
+	}
+	h := auditHost{got: make(chan *envelope.Envelope, 8)}
+	if err := svc.Start(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	in := &envelope.Envelope{ID: envelope.NewID(), Kind: envelope.KindService, From: "app", To: "echo", Payload: []byte("hi")}
+	replies, err := svc.Handle(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(replies) != 1 || replies[0].To != "app" || string(replies[0].Payload) != "hi" {
+		t.Fatalf("replies %+v", replies)
+	}
+	if note := <-h.got; note.To != "audit" || string(note.Payload) != in.ID {
+		t.Fatalf("callback %+v", note)
+	}
+	if err := syscall.Kill(c.ReattachConfig().Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "plugin exit", c.Exited)
+	if _, err := svc.Handle(ctx, in); !errors.Is(err, ErrPluginGone) {
+		t.Fatalf("handle on a killed plugin: %v", err)
 	}
 }

@@ -508,3 +508,92 @@ func TestServicePluginGone(t *testing.T) {
 		t.Fatalf("stop: %v", err)
 	}
 }
+
+// floodTransport emits many progress events and one blocked event while
+// starting, faster than a stuck host takes them.
+type floodTransport struct {
+	*fakeTransport
+	n int
+}
+
+func (f floodTransport) Start(_ context.Context, h transport.Host) ([]string, error) {
+	for i := range f.n {
+		h.Event(transport.Event{State: transport.StateStarting, Progress: i})
+		if i == f.n/2 {
+			h.Event(transport.Event{State: transport.StateBlocked, Reason: "connection reset"})
+		}
+	}
+	h.Event(transport.Event{State: transport.StateReady})
+	return nil, nil
+}
+
+type slowEventHost struct {
+	*recHost
+	release chan struct{}
+}
+
+func (h slowEventHost) Event(ev transport.Event) {
+	<-h.release
+	h.recHost.Event(ev)
+}
+
+func TestEventsOverflowDropsProgressOnly(t *testing.T) {
+	const n = 50000
+	c, _ := pair(t, floodTransport{newFake(), n}, nil)
+	ctx := ctxT(t)
+	tc := dispenseTransport(t, c)
+	h := slowEventHost{newRecHost(), make(chan struct{})}
+	if _, err := tc.Start(ctx, h); err != nil { // Start never waits for Host.Event
+		t.Fatal(err)
+	}
+	close(h.release)
+	if err := tc.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	evs, _ := h.snapshot()
+	blocked, ready, last := 0, 0, -1
+	for _, ev := range evs {
+		switch ev.State {
+		case transport.StateBlocked:
+			blocked++
+		case transport.StateReady:
+			ready++
+		case transport.StateStarting:
+			if ev.Progress <= last {
+				t.Fatalf("progress %d after %d: order lost", ev.Progress, last)
+			}
+			last = ev.Progress
+		}
+	}
+	if blocked != 1 || ready != 1 {
+		t.Fatalf("got %d blocked and %d ready events, want 1 each", blocked, ready)
+	}
+	dropped := tc.DroppedEvents()
+	if dropped == 0 || int(dropped)+len(evs) != n+2 {
+		t.Fatalf("%d delivered + %d dropped != %d emitted", len(evs), dropped, n+2)
+	}
+	if last != n-1 {
+		t.Fatalf("newest progress %d lost", last)
+	}
+}
+
+func TestServiceHostGoneIsNotPluginGone(t *testing.T) {
+	fs := &fakeService{}
+	c, _ := pair(t, nil, fs)
+	ctx := ctxT(t)
+	raw, _ := c.Dispense("service")
+	svc := raw.(service.Service)
+	if err := svc.Start(ctx, &recServiceHost{}); err != nil {
+		t.Fatal(err)
+	}
+	fs.mu.Lock()
+	h := fs.host
+	fs.mu.Unlock()
+	if err := svc.Stop(ctx); err != nil { // also stops serving the Host
+		t.Fatal(err)
+	}
+	err := h.Send(ctx, &envelope.Envelope{ID: "x", Kind: envelope.KindService, To: "y"})
+	if err == nil || errors.Is(err, ErrPluginGone) || !strings.HasPrefix(err.Error(), "service: host send: ") {
+		t.Fatalf("send through a stopped host: %v", err)
+	}
+}

@@ -7,6 +7,8 @@ import (
 
 	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/onemfive/onemfive/sdk/envelope"
 	"github.com/onemfive/onemfive/sdk/internal/pb"
@@ -88,7 +90,16 @@ func (h *hostCaller) Send(ctx context.Context, env *envelope.Envelope) error {
 		return fmt.Errorf("service: host send: %w", err)
 	}
 	if _, err := h.rpc.Send(ctx, &pb.EnvelopeMsg{Envelope: b}); err != nil {
-		return clientErr(ctx, "service: host send", err)
+		if ctx.Err() != nil {
+			return fmt.Errorf("service: host send: %w", ctx.Err())
+		}
+		st := status.Convert(err)
+		if st.Code() == codes.Unavailable || st.Code() == codes.Canceled {
+			// Not ErrPluginGone: from here it is the host that is gone
+			// (or has stopped this service).
+			return fmt.Errorf("service: host send: host unavailable: %s", st.Message())
+		}
+		return fmt.Errorf("service: host send: %w", fromCode(st.Code(), st.Message()))
 	}
 	return nil
 }
