@@ -11,10 +11,30 @@
 // process goes away (a parent watchdog; go-plugin alone would leave the
 // plugin running).
 //
-// The host side builds a plugin.ClientConfig with Handshake and PluginSet,
-// and turns the dispensed values into the contract interfaces with
-// DispenseBase, DispenseTransport and DispenseService. Every error those
-// clients return because the plugin process died wraps ErrPluginGone.
+// The host side builds a plugin.ClientConfig with Handshake, PluginSet and
+// GRPCDialOptions (and, when something sits between host and plugin, sets
+// ParentPIDEnv in the plugin's environment), then turns the dispensed
+// values into the contract interfaces with DispenseBase, DispenseTransport
+// and DispenseService:
+//
+//	c := plugin.NewClient(&plugin.ClientConfig{
+//		HandshakeConfig:  sdk.Handshake,
+//		Plugins:          sdk.PluginSet(),
+//		GRPCDialOptions:  sdk.GRPCDialOptions(),
+//		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+//		Cmd:              exec.Command(path),
+//		AutoMTLS:         true,
+//	})
+//	rpc, err := c.Client()
+//	b, err := sdk.DispenseBase(rpc)   // Info, negotiate APIVersion, Configure
+//	t, err := sdk.DispenseTransport(rpc)
+//
+// Every error those clients return because the plugin process died wraps
+// ErrPluginGone; go-plugin never restarts a plugin, so the host makes a new
+// client. Transport packets cross on one batched stream per started
+// transport: concurrent Sends share messages, and a host that passes
+// several packets per Send (as a router flushing a queue does) gets the
+// best rate; see sdk/internal/wire for the ordering and backpressure rules.
 //
 // Two versions are kept apart: Handshake.ProtocolVersion covers the framing
 // only; APIVersion is the plugin API major the host negotiates from

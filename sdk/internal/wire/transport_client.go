@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -16,6 +17,10 @@ import (
 // initialCredit is how many received-packet messages the host lets the
 // plugin send ahead of its Host.Deliver.
 const initialCredit = 8
+
+// failedStartDrain bounds how long a failed Start waits for the events the
+// plugin reported before failing.
+const failedStartDrain = 5 * time.Second
 
 var errNotRunning = errors.New("transport not started")
 
@@ -70,7 +75,9 @@ func (c *TransportClient) Start(ctx context.Context, h transport.Host) ([]string
 		// The plugin ended the session: let the streams hand over what the
 		// failed start reported, for a moment, then tear down.
 		r.stopping.Store(true)
-		r.wait(ctx)
+		wctx, cancel := context.WithTimeout(ctx, failedStartDrain)
+		r.wait(wctx)
+		cancel()
 		r.teardown(fmt.Errorf("%s: %w", op, errNotRunning))
 		return nil, clientErr(ctx, op, err)
 	}
