@@ -30,13 +30,12 @@ func (e *remoteError) Error() string { return e.msg }
 func (e *remoteError) Unwrap() error { return e.kind }
 
 // toStatus turns an implementation's error into a gRPC status, keeping the
-// classes the host side maps back.
+// classes the host side maps back. A gRPC status the implementation got
+// from elsewhere is not passed through: codes Unavailable and Canceled mean
+// "plugin gone" on this wire and must come from gRPC itself.
 func toStatus(err error) error {
 	if err == nil {
 		return nil
-	}
-	if _, ok := status.FromError(err); ok {
-		return err
 	}
 	return status.Error(codeOf(err), err.Error())
 }
@@ -44,7 +43,9 @@ func toStatus(err error) error {
 func codeOf(err error) codes.Code {
 	switch {
 	case errors.Is(err, context.Canceled):
-		return codes.Canceled
+		// Aborted, not Canceled: gRPC reports a closing connection as
+		// Canceled, which the host reads as the plugin going away.
+		return codes.Aborted
 	case errors.Is(err, context.DeadlineExceeded):
 		return codes.DeadlineExceeded
 	case errors.Is(err, envelope.ErrInvalid):
@@ -60,7 +61,7 @@ func fromCode(code codes.Code, msg string) error {
 	switch code {
 	case codes.OK:
 		return nil
-	case codes.Canceled:
+	case codes.Aborted:
 		return &remoteError{msg, context.Canceled}
 	case codes.DeadlineExceeded:
 		return &remoteError{msg, context.DeadlineExceeded}

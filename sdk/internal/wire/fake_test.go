@@ -7,6 +7,9 @@ import (
 	"net"
 	"sync"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/onemfive/onemfive/sdk/base"
 	"github.com/onemfive/onemfive/sdk/envelope"
 	"github.com/onemfive/onemfive/sdk/service"
@@ -42,8 +45,13 @@ func (f *fakeTransport) Configure(_ context.Context, c base.Config) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.cfg, f.configured = c, true
-	if string(c.Body) == "fail" {
+	switch string(c.Body) {
+	case "fail":
 		return fmt.Errorf("fake: config: %w", envelope.ErrInvalid)
+	case "canceled":
+		return fmt.Errorf("fake: config: %w", context.Canceled)
+	case "unavailable": // an error from some gRPC client the plugin uses
+		return fmt.Errorf("fake: config: %w", status.Error(codes.Unavailable, "upstream daemon down"))
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/onemfive/onemfive/sdk/internal/pb"
 )
@@ -81,10 +80,12 @@ func (w *packetWriter) runCalls(ctx context.Context, s *transportServer, m *pb.P
 	next := 0
 	for _, c := range calls {
 		n := int(c.GetCount())
+		r := &pb.SendResult{Id: c.GetId()}
 		var err error
 		switch {
 		case n > len(pkts)-next:
-			err = status.Errorf(codes.InvalidArgument, "transport: send: call %d claims %d packets, batch has %d left", c.GetId(), n, len(pkts)-next)
+			r.Code = int32(codes.InvalidArgument)
+			r.Error = fmt.Sprintf("transport: send: call %d claims %d packets, batch has %d left", c.GetId(), n, len(pkts)-next)
 			next = len(pkts)
 		case w.sess.closed():
 			err = fmt.Errorf("transport: send: %w", errStopped)
@@ -93,10 +94,8 @@ func (w *packetWriter) runCalls(ctx context.Context, s *transportServer, m *pb.P
 			err = s.impl.Send(ctx, packetsFromPB(pkts[next:next+n]))
 			next += n
 		}
-		r := &pb.SendResult{Id: c.GetId()}
 		if err != nil {
-			st := status.Convert(toStatus(err))
-			r.Error, r.Code = st.Message(), int32(st.Code())
+			r.Error, r.Code = err.Error(), int32(codeOf(err))
 		}
 		out = append(out, r)
 	}

@@ -89,6 +89,16 @@ func TestBaseInfoBeforeConfigure(t *testing.T) {
 	if !errors.Is(err, envelope.ErrInvalid) || !strings.Contains(err.Error(), "fake: config") {
 		t.Fatalf("configure error %v: want the plugin's message and class", err)
 	}
+	// The plugin's own cancellations and foreign gRPC errors are its
+	// errors, not a sign that it is gone.
+	err = bp.Configure(ctx, base.Config{Body: []byte("canceled")})
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrPluginGone) {
+		t.Fatalf("plugin-side cancellation: %v", err)
+	}
+	err = bp.Configure(ctx, base.Config{Body: []byte("unavailable")})
+	if errors.Is(err, ErrPluginGone) || !strings.Contains(err.Error(), "upstream daemon down") {
+		t.Fatalf("plugin's own gRPC error: %v", err)
+	}
 }
 
 func TestTransportLifecycle(t *testing.T) {
