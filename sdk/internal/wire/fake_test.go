@@ -29,6 +29,8 @@ type fakeTransport struct {
 	echoCond   *sync.Cond
 	stopped    bool
 	startErr   error
+	gate       chan struct{} // Send to "block" waits for it to close
+	blocked    chan struct{} // signalled when such a Send starts waiting
 }
 
 func newFake() *fakeTransport {
@@ -91,7 +93,17 @@ func (f *fakeTransport) echoLoop(h transport.Host) {
 	}
 }
 
-func (f *fakeTransport) Send(_ context.Context, pkts []transport.Packet) error {
+func (f *fakeTransport) Send(ctx context.Context, pkts []transport.Packet) error {
+	if len(pkts) > 0 && pkts[0].Addr == "block" {
+		if f.blocked != nil {
+			f.blocked <- struct{}{}
+		}
+		select {
+		case <-f.gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.stopped || f.host == nil {
