@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -89,9 +90,13 @@ func TestCLISendListen(t *testing.T) {
 	cli(t, "--data-dir", a.dataDir, "peer", "add", rec)
 	bid := b.status().NodeID
 	cli(t, "--data-dir", a.dataDir, "send", "--to", bid, "hello", "from", "the", "cli")
-	out := cli(t, "--data-dir", b.dataDir, "listen", "--count", "1", "--json")
-	if !strings.Contains(out, `"type":"envelope"`) && !strings.Contains(out, "hello from the cli") {
-		t.Fatalf("listen output lacks the envelope: %s", out)
+	out := cli(t, "--data-dir", b.dataDir, "listen", "--after", "0", "--count", "1", "--json")
+	var got client.InboxItem
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &got); err != nil {
+		t.Fatalf("listen --json output: %v: %s", err, out)
+	}
+	if string(got.Envelope.Payload) != "hello from the cli" || got.From != a.id || got.Seq != 1 {
+		t.Fatalf("listen printed %+v", got)
 	}
 	items := b.waitInbox(1, 10*time.Second)
 	if string(items[0].Envelope.Payload) != "hello from the cli" {

@@ -96,7 +96,9 @@ func freePort(t testing.TB) int {
 func cli(t testing.TB, args ...string) string {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(bins.cli, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bins.cli, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("onemfive %s: %v\n%s%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
@@ -119,6 +121,7 @@ type host struct {
 	log       bytes.Buffer
 	done      chan struct{}
 	c         *client.Client
+	id        string // node id, known after the first start
 }
 
 type hostOpts struct {
@@ -190,6 +193,7 @@ func (h *host) start() {
 			cancel()
 			if err == nil {
 				h.c = c
+				h.id = h.status().NodeID
 				return
 			}
 		}
@@ -299,7 +303,7 @@ func introduce(t testing.TB, a, b *host) {
 
 func (h *host) send(to *host, body string) string {
 	h.t.Helper()
-	env := &envelope.Envelope{ID: envelope.NewID(), Kind: envelope.KindP2P, To: to.nodeRecord().NodeID,
+	env := &envelope.Envelope{ID: envelope.NewID(), Kind: envelope.KindP2P, To: to.id,
 		ContentType: "text/plain", Payload: []byte(body), Guarantee: envelope.ExactlyOnce}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
