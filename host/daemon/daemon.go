@@ -276,7 +276,11 @@ func (d *Daemon) onPluginState(name string, st supervisor.State, err error) {
 		msg += ": " + err.Error()
 		data["error"] = err.Error()
 	}
-	d.log.Info("plugin state", "plugin", name, "state", st, "error", err)
+	if err != nil {
+		d.log.Info("plugin state", "plugin", name, "state", st, "error", err)
+	} else {
+		d.log.Info("plugin state", "plugin", name, "state", st)
+	}
 	d.hub.Publish(client.Event{Type: client.EventPlugin, Time: time.Now(), Message: msg, Data: data})
 	if st == supervisor.StateReady && d.courier != nil {
 		if err := d.refreshRecord(); err != nil {

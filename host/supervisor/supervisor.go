@@ -253,7 +253,10 @@ func (s *Supervisor) newClient(m *managed) (*plugin.Client, error) {
 	}
 	cmd := exec.Command(path)
 	cmd.Env = append(os.Environ(), "ONEMFIVE_PARENT_PID="+strconv.Itoa(os.Getpid()))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// Own process group: a Ctrl-C or a signal to the host's group must not
+	// reach the plugin before the host has stopped it in order. The death
+	// signal and the SDK watchdog still end it with the host.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	return plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		Plugins:          sdk.PluginSet(),
