@@ -419,8 +419,12 @@ func (d *decoder) step(b *hcl.Block, defaults *Step) *Step {
 	}
 	s := d.stepValues(c.Attributes, defaults)
 	s.Target, s.Pos, s.Via = target, b.DefRange, nil
-	for _, vb := range c.Blocks {
-		s.Via = append(s.Via, d.via(vb))
+	for i, vb := range c.Blocks {
+		v := d.via(vb)
+		if i == 0 && v.Network != "" {
+			d.errorf(v.Pos, "Network on first via", "The first peer is reached over the step's network (%s); remove network here.", target)
+		}
+		s.Via = append(s.Via, v)
 	}
 	return s
 }
