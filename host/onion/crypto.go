@@ -3,7 +3,6 @@ package onion
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -16,7 +15,7 @@ import (
 	"golang.org/x/crypto/poly1305"
 )
 
-// KDF labels (HKDF-SHA256 info strings); see SPEC.md section 3.
+// KDF labels (prefixes of kdf's hash input); see SPEC.md section 3.
 const (
 	labelHop      = "onemfive/onion/v1/hop"
 	labelSURBBody = "onemfive/onion/v1/surb-body"
@@ -24,13 +23,13 @@ const (
 
 // Layout of the per-hop key material, see SPEC.md section 3.
 const (
-	bodyKeyLen  = 16 + 32 + 32 // Poly1305 r, AES-256 block key, AES-256-CTR key
-	hopKeyLen   = 32 + 32 + bodyKeyLen + 32 + ReplayTagSize
-	offHdrKey   = 0
-	offMACKey   = 32
-	offBodyKey  = 64
-	offBlind    = offBodyKey + bodyKeyLen
-	offReplay   = offBlind + 32
+	bodyKeyLen = 16 + 32 + 32 // Poly1305 r, AES-256 block key, AES-256-CTR key
+	hopKeyLen  = 32 + 32 + bodyKeyLen + 32 + ReplayTagSize
+	offHdrKey  = 0
+	offMACKey  = 32
+	offBodyKey = 64
+	offBlind   = offBodyKey + bodyKeyLen
+	offReplay  = offBlind + 32
 )
 
 type bodyKey [bodyKeyLen]byte
@@ -44,28 +43,40 @@ type hopKeys struct {
 	replay [ReplayTagSize]byte
 }
 
-func deriveHop(secret []byte) (*hopKeys, error) {
-	okm, err := hkdf.Key(sha256.New, secret, nil, labelHop, hopKeyLen)
-	if err != nil {
-		return nil, err
-	}
+// kdf expands a 32-byte secret into n bytes of key material:
+// PRK = SHA-256(label || secret), then the AES-256-CTR keystream under PRK
+// from an all-zero counter block. Label and secret fit one SHA-256 block, so
+// this is one compression and a few AES blocks where HKDF-SHA256 would take
+// 2n/32+4: it runs once per packet per hop, next to two scalar
+// multiplications. The secret is a fresh Diffie-Hellman output or a random
+// key and PRK is never revealed, so length extension does not apply.
+func kdf(secret []byte, label string, n int) []byte {
+	h := sha256.New()
+	h.Write([]byte(label))
+	h.Write(secret)
+	var prk [sha256.Size]byte
+	okm := make([]byte, n)
+	b, _ := aes.NewCipher(h.Sum(prk[:0]))
+	var iv [aes.BlockSize]byte
+	cipher.NewCTR(b, iv[:]).XORKeyStream(okm, okm)
+	return okm
+}
+
+func deriveHop(secret []byte) *hopKeys {
+	okm := kdf(secret, labelHop, hopKeyLen)
 	k := new(hopKeys)
 	copy(k.header[:], okm[offHdrKey:])
 	copy(k.mac[:], okm[offMACKey:])
 	copy(k.body[:], okm[offBodyKey:])
 	copy(k.blind[:], okm[offBlind:])
 	copy(k.replay[:], okm[offReplay:])
-	return k, nil
+	return k
 }
 
-func deriveSURBBody(master []byte) (bodyKey, error) {
+func deriveSURBBody(master []byte) bodyKey {
 	var k bodyKey
-	okm, err := hkdf.Key(sha256.New, master, nil, labelSURBBody, bodyKeyLen)
-	if err != nil {
-		return k, err
-	}
-	copy(k[:], okm)
-	return k, nil
+	copy(k[:], kdf(master, labelSURBBody, bodyKeyLen))
+	return k
 }
 
 // headerStream XORs dst with the AES-256-CTR keystream of key (zero IV).
@@ -143,7 +154,6 @@ func wideDecrypt(k *bodyKey, b []byte) {
 	ke.Decrypt(l, l)
 	add128(l, polyHash(k, r), true)
 }
-
 
 // x25519 is the X25519 function of RFC 7748 (scalar clamped, top bit of
 // the u-coordinate ignored). crypto/ecdh offers it only through

@@ -30,7 +30,7 @@ const (
 	// HeaderSize is version, group element, routing information and MAC.
 	HeaderSize = 1 + GroupElementSize + RoutingSize + MACSize
 	// PacketSize is the fixed size of every packet.
-	PacketSize = 4096
+	PacketSize = 2048
 	// BodySize is what is left of a packet after the header.
 	BodySize = PacketSize - HeaderSize
 	// authSize is the all-zero prefix of a plaintext body.

@@ -171,9 +171,7 @@ func secrets(rand io.Reader, path []Hop) (alpha []byte, keys []*hopKeys, ok bool
 		if err != nil {
 			return nil, nil, false, fmt.Errorf("%w: hop %d: %v", ErrKey, i, err)
 		}
-		if keys[i], err = deriveHop(s); err != nil {
-			return nil, nil, false, fmt.Errorf("onion: kdf: %w", err)
-		}
+		keys[i] = deriveHop(s)
 		c.Multiply(c, clampScalar(keys[i].blind[:]))
 	}
 	return eph.PublicKey().Bytes(), keys, true, nil
@@ -205,10 +203,7 @@ func Unwrap(priv *ecdh.PrivateKey, pkt []byte) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrKey, err)
 	}
-	keys, err := deriveHop(s)
-	if err != nil {
-		return nil, fmt.Errorf("onion: kdf: %w", err)
-	}
+	keys := deriveHop(s)
 	beta := pkt[offBeta:offGamma]
 	want := headerMAC(&keys.mac, beta)
 	if !macEqual(want[:], pkt[offGamma:offBody]) {

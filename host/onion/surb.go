@@ -43,10 +43,7 @@ func NewSURB(rand io.Reader, path []Hop) (*SURB, *SURBKeys, error) {
 	if _, err := io.ReadFull(rand, s.Key[:]); err != nil {
 		return nil, nil, fmt.Errorf("onion: surb key: %w", err)
 	}
-	var err error
-	if k.body, err = deriveSURBBody(s.Key[:]); err != nil {
-		return nil, nil, fmt.Errorf("onion: kdf: %w", err)
-	}
+	k.body = deriveSURBBody(s.Key[:])
 	keys, err := buildHeader(rand, path, &Command{Kind: KindDeliverSURB, SURBID: k.ID}, s.Header[:])
 	if err != nil {
 		return nil, nil, err
@@ -66,10 +63,7 @@ func PacketFromSURB(s *SURB, payload []byte) ([]byte, error) {
 	if s.Header[0] != Version {
 		return nil, fmt.Errorf("%w: header version %d", ErrSURB, s.Header[0])
 	}
-	body, err := deriveSURBBody(s.Key[:])
-	if err != nil {
-		return nil, fmt.Errorf("onion: kdf: %w", err)
-	}
+	body := deriveSURBBody(s.Key[:])
 	pkt := make([]byte, PacketSize)
 	copy(pkt, s.Header[:])
 	encodeBody(pkt[offBody:], payload)
