@@ -62,10 +62,9 @@ func formatTxtar(comment string, secs []section) string {
 
 // goldenCase is an input section: a request and a state, one item a line.
 type goldenCase struct {
-	req      Request
-	st       State
-	noEscal  bool
-	policyOK bool
+	req     Request
+	st      State
+	noEscal bool
 }
 
 func parseCase(t *testing.T, name, src string) goldenCase {

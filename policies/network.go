@@ -68,9 +68,7 @@ func (n *networks) isName(s string) bool {
 
 func (n *networks) list() string {
 	names := append([]string(nil), n.order...)
-	for _, c := range builtinClasses {
-		names = append(names, c)
-	}
+	names = append(names, builtinClasses...)
 	return strings.Join(names, ", ")
 }
 
