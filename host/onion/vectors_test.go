@@ -114,7 +114,7 @@ func runVector(t *testing.T, nodes []testNode, pkt []byte, run *vectorRun) *Resu
 func TestVectors(t *testing.T) {
 	nodes := vectorNodes(t)
 	v := vectors{
-		Comment:    "see SPEC.md section 8; rand lists the bytes the builder read, in order",
+		Comment:    "see SPEC.md section 9; rand lists the bytes the builder read, in order",
 		Version:    Version,
 		PacketSize: PacketSize,
 	}
