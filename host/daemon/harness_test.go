@@ -330,18 +330,19 @@ func (h *host) waitInbox(n int, within time.Duration) []client.InboxItem {
 	}
 }
 
-// rss returns the resident set size of pid in KiB.
-func rss(pid int) (int, error) {
+// procKB returns a field of /proc/PID/status in KiB: "VmRSS" (all resident
+// pages) or "RssAnon" (private memory, without the mapped binary).
+func procKB(pid int, field string) (int, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
 			var kb int
-			_, err := fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(l, "VmRSS:")), "%d kB", &kb)
+			_, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb)
 			return kb, err
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
+	return 0, fmt.Errorf("no %s for pid %d", field, pid)
 }
