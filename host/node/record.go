@@ -176,7 +176,7 @@ func DecodeText(s string) (*Record, []byte, error) {
 	s = strings.TrimSpace(s)
 	rest, ok := strings.CutPrefix(s, "om5r1:")
 	if !ok {
-		return nil, nil, fmt.Errorf("%w: text form must start with om5r1:", ErrBadRecord)
+		return nil, nil, fmt.Errorf("%w: text form must start with the prefix om5r1", ErrBadRecord)
 	}
 	b, err := base64.RawURLEncoding.DecodeString(rest)
 	if err != nil {
