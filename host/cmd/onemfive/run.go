@@ -40,6 +40,8 @@ var commands = map[string]command{
 	"id":     {"print this node's signed record, for sharing", cmdID},
 	"peer":   {"add or list peers (peer add RECORD | peer list)", cmdPeer},
 	"plugin": {"install, list or remove plugins (plugin install PATH | list | remove NAME)", cmdPlugin},
+	"policy": {"check a policy or explain a route, offline (policy check | explain | default)", cmdPolicy},
+	"mancon": {"recommend a level for a country; get or set the daemon's (mancon recommend | get | set)", cmdManCon},
 }
 
 // usageError marks a mistake in the command line: exit status 2.

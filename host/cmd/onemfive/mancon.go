@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	policy "github.com/onemfive/onemfive/policies"
+	"github.com/onemfive/onemfive/sdk/envelope"
+)
+
+func cmdManCon(ctx context.Context, a *app, args []string) error {
+	if len(args) == 0 {
+		return usagef("mancon needs a subcommand: recommend COUNTRY | get | set LEVEL")
+	}
+	switch args[0] {
+	case "recommend":
+		return cmdManConRecommend(ctx, a, args[1:])
+	case "get":
+		return cmdManConGet(ctx, a, args[1:])
+	case "set":
+		return cmdManConSet(ctx, a, args[1:])
+	case "-h", "--help", "help":
+		fmt.Fprintln(a.stdout, "usage: onemfive mancon recommend COUNTRY [--json]   recommended base level for a country (offline)\n"+
+			"       onemfive mancon get                         the daemon's base and effective level\n"+
+			"       onemfive mancon set LEVEL                   change the daemon's base level\n\n"+
+			"Levels: LOW, MEDIUM, HIGH, VERYHIGH, EXTREME, NEO.")
+		return nil
+	}
+	return usagef("unknown mancon subcommand %q (want recommend, get or set)", args[0])
+}
+
+// recommendOut is the --json form of mancon recommend.
+type recommendOut struct {
+	Level    string `json:"level"`
+	Country  string `json:"country"`
+	ISO2     string `json:"iso2"`
+	Category string `json:"category"`
+	Index    string `json:"index"`
+	Year     int    `json:"year"`
+	URL      string `json:"url"`
+}
+
+func cmdManConRecommend(_ context.Context, a *app, args []string) error {
+	fs := a.flags("mancon recommend", "mancon recommend COUNTRY [--json]\n\n"+
+		"COUNTRY is an ISO 3166-1 code (NO, NOR) or an English name (\"United States\").\n"+
+		"The level follows the country's category in RSF's World Press Freedom Index.")
+	asJSON := fs.Bool("json", false, "print the recommendation as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	country := strings.Join(fs.Args(), " ") // "United States" works unquoted
+	if strings.TrimSpace(country) == "" {
+		return usagef("mancon recommend takes a COUNTRY: an ISO 3166-1 code such as NO, US or CN, or an English name")
+	}
+	lvl, src, err := policy.Recommend(country)
+	if errors.Is(err, policy.ErrUnknownCountry) {
+		return fmt.Errorf("no recommendation for %q: give an ISO 3166-1 alpha-2 or alpha-3 code (NO, USA, CN) or the English name; a country missing from the table gets no guess", country)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(a.stdout, recommendOut{Level: lvl.String(), Country: src.Country, ISO2: src.ISO2,
+			Category: src.Category, Index: src.Index, Year: src.Year, URL: src.URL})
+	}
+	fmt.Fprintf(a.stdout, "%s\n", lvl)
+	fmt.Fprintf(a.stdout, "country: %s (%s)\n", src.Country, src.ISO2)
+	fmt.Fprintf(a.stdout, "source:  %s %d, category %q, %s\n", src.Index, src.Year, src.Category, src.URL)
+	return nil
+}
+
+// errNoManConAPI is returned by mancon get and set until the daemon's API
+// has ManCon endpoints (sdk/client has no ManCon methods yet).
+var errNoManConAPI = errors.New("not supported by this daemon yet: its API has no ManCon endpoint; " +
+	"set the base level with 'mancon' in the config file, ONEMFIVE_MANCON or the daemon's --mancon flag and restart it " +
+	"('onemfive status' shows the base and effective level)")
+
+func cmdManConGet(_ context.Context, a *app, args []string) error {
+	fs := a.flags("mancon get", "mancon get")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("mancon get takes no arguments")
+	}
+	return errNoManConAPI
+}
+
+func cmdManConSet(_ context.Context, a *app, args []string) error {
+	fs := a.flags("mancon set", "mancon set LEVEL\n\nLEVEL is LOW, MEDIUM, HIGH, VERYHIGH, EXTREME or NEO.")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("mancon set takes one LEVEL (LOW, MEDIUM, HIGH, VERYHIGH, EXTREME or NEO)")
+	}
+	if _, err := envelope.ParseManCon(fs.Arg(0)); err != nil {
+		return usagef("%v", err)
+	}
+	return errNoManConAPI
+}
