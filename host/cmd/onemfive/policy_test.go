@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	policy "github.com/onemfive/onemfive/policies"
 )
 
 // offline runs the CLI with a data dir that holds no daemon address, so a
@@ -201,4 +203,25 @@ func TestPolicyExplainCustomPolicy(t *testing.T) {
 	if r := offline(t, "policy", "explain", "--policy", f, "--kind", "web", "x"); r.code != 1 || !strings.Contains(r.stderr, f+":1:") {
 		t.Fatalf("bad policy: %+v", r)
 	}
+}
+
+func FuzzParsePeer(f *testing.F) {
+	for _, s := range []string{"bob:tor,i2p@LOW", "did:key:z6Mk:i2p", "x:anonymous@neo", "bob", ":tor", "a:b:c@", "@@:,", "bob:tor,,i2p"} {
+		f.Add(s)
+	}
+	p := policy.Default()
+	f.Fuzz(func(t *testing.T, s string) {
+		peer, err := parsePeer(p, s)
+		if err != nil {
+			return
+		}
+		if peer.ID == "" || len(peer.Networks) == 0 || !peer.ManCon.Valid() {
+			t.Fatalf("%q: accepted %+v", s, peer)
+		}
+		for _, n := range peer.Networks {
+			if !contains(p.Networks(), n) {
+				t.Fatalf("%q: unknown network %q accepted", s, n)
+			}
+		}
+	})
 }
