@@ -13,6 +13,7 @@ import (
 	"github.com/onemfive/onemfive/host/seal"
 	"github.com/onemfive/onemfive/sdk/client"
 	"github.com/onemfive/onemfive/sdk/envelope"
+	"github.com/onemfive/onemfive/sdk/service"
 	"github.com/onemfive/onemfive/sdk/transport"
 )
 
@@ -60,6 +61,13 @@ func (b backend) Status(ctx context.Context) (client.Status, error) {
 }
 
 func (b backend) Send(ctx context.Context, env *envelope.Envelope) (client.SendResult, error) {
+	if name, ok := localService(env); ok {
+		env.From = service.LocalInbox // replies to a local application go to the inbox
+		if err := b.d.dispatchService(ctx, serviceCall{name: name, env: env}); err != nil {
+			return client.SendResult{}, err
+		}
+		return client.SendResult{ID: env.ID, Queued: true}, nil
+	}
 	err := b.d.courier.Send(ctx, env)
 	switch {
 	case err == nil:

@@ -51,15 +51,16 @@ type Daemon struct {
 	log hclog.Logger
 	lc  lifecycle
 
-	store   *store.Store
-	id      *node.Identity
-	bus     bus.Bus
-	in      *bus.Stage[inbound]
-	hub     events.Hub[client.Event]
-	courier *courier.Courier
-	sup     *supervisor.Supervisor
-	api     *api.Server
-	apiAddr string
+	store    *store.Store
+	id       *node.Identity
+	bus      bus.Bus
+	in       *bus.Stage[inbound]
+	svcStage *bus.Stage[serviceCall]
+	hub      events.Hub[client.Event]
+	courier  *courier.Courier
+	sup      *supervisor.Supervisor
+	api      *api.Server
+	apiAddr  string
 
 	runCancel context.CancelFunc
 	runWG     sync.WaitGroup
@@ -149,13 +150,22 @@ func (d *Daemon) startBus(ctx context.Context) error {
 			d.log.Warn("inbound packet", "error", err)
 		}},
 		func(ctx context.Context, v inbound) error { return d.courier.HandlePacket(ctx, v.network, v.pkt) })
-	if err := d.bus.Register(d.in); err != nil {
+	d.svcStage = bus.NewStage("services", bus.StageOptions{QueueSize: 1024, Workers: 4, Logger: d.log.Named("bus")},
+		d.handleService)
+	for _, s := range []bus.Statser{d.in, d.svcStage} {
+		if err := d.bus.Register(s); err != nil {
+			return err
+		}
+	}
+	if err := d.in.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
-	return d.in.Start(context.WithoutCancel(ctx))
+	return d.svcStage.Start(context.WithoutCancel(ctx))
 }
 
-func (d *Daemon) stopBus(ctx context.Context) error { return d.in.Stop(ctx) }
+func (d *Daemon) stopBus(ctx context.Context) error {
+	return errors.Join(d.in.Stop(ctx), d.svcStage.Stop(ctx))
+}
 
 func (d *Daemon) startCourier(ctx context.Context) error {
 	d.courier = courier.New(d.id, d.store, networks{d}, courier.Handlers{
@@ -184,9 +194,10 @@ func (d *Daemon) stopCourier(context.Context) error {
 func (d *Daemon) startPlugins(ctx context.Context) error {
 	reg := registry.New(d.cfg.PluginDir, d.log.Named("registry"))
 	d.sup = supervisor.New(reg, supervisor.Callbacks{
-		Packets: d.onPackets,
-		Event:   d.onTransportEvent,
-		State:   d.onPluginState,
+		Packets:     d.onPackets,
+		Event:       d.onTransportEvent,
+		State:       d.onPluginState,
+		ServiceSend: d.onServiceSend,
 	}, supervisor.Options{DataDir: d.cfg.DataDir}, d.log)
 	var specs []supervisor.Spec
 	for _, p := range d.cfg.Plugins {
@@ -262,6 +273,16 @@ func (d *Daemon) onPackets(ctx context.Context, network string, pkts []transport
 func (d *Daemon) onReceived(seq uint64, from node.ID, env *envelope.Envelope) {
 	item := client.InboxItem{Seq: seq, From: string(from), Received: time.Now(), Envelope: *env}
 	d.hub.Publish(client.Event{Seq: seq, Type: client.EventEnvelope, Time: item.Received, Envelope: &item})
+	// An envelope naming a service that runs here is also handed to it;
+	// replies go back to the sender. The inbox keeps the durable record.
+	if env.Service != "" {
+		if _, err := d.sup.Service(env.Service); err == nil {
+			c := serviceCall{name: env.Service, env: env, origin: string(from)}
+			if err := d.svcStage.TrySubmit(c); err != nil {
+				d.log.Warn("service call dropped", "service", env.Service, "from", from.Short(), "error", err)
+			}
+		}
+	}
 }
 
 func (d *Daemon) onTransportEvent(network string, ev transport.Event) {

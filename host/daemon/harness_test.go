@@ -29,6 +29,7 @@ var bins struct {
 	cli     string
 	direct  string
 	future  string
+	echo    string
 	buildMu sync.Once
 	err     error
 }
@@ -64,11 +65,13 @@ func build(t testing.TB) {
 		bins.cli = filepath.Join(dir, "onemfive")
 		bins.direct = filepath.Join(dir, "src", "onemfive-transport-direct")
 		bins.future = filepath.Join(dir, "src", "onemfive-transport-future")
+		bins.echo = filepath.Join(dir, "src", "onemfive-service-echo")
 		for out, pkg := range map[string]string{
 			bins.daemon: "./host/cmd/onemfived",
 			bins.cli:    "./host/cmd/onemfive",
 			bins.direct: "./plugins/direct",
 			bins.future: "./host/daemon/testdata/futureplugin",
+			bins.echo:   "./host/daemon/testdata/echoservice",
 		} {
 			cmd := exec.Command("go", "build", "-o", out, pkg)
 			cmd.Dir = root
@@ -231,7 +234,7 @@ func (h *host) stop() {
 			<-h.done
 		}
 	}
-	if h.t.Failed() {
+	if h.t.Failed() || os.Getenv("ONEMFIVE_TEST_LOGS") != "" {
 		h.t.Logf("--- %s log ---\n%s", h.name, h.logs())
 	}
 	h.cmd = nil

@@ -14,6 +14,8 @@ import (
 	"github.com/onemfive/onemfive/registry"
 	"github.com/onemfive/onemfive/sdk"
 	"github.com/onemfive/onemfive/sdk/base"
+	"github.com/onemfive/onemfive/sdk/envelope"
+	"github.com/onemfive/onemfive/sdk/service"
 	"github.com/onemfive/onemfive/sdk/transport"
 )
 
@@ -60,6 +62,7 @@ type managed struct {
 	err       error
 	client    *plugin.Client
 	tr        sdk.TransportClient
+	svc       service.Service
 	info      base.Info
 	api       int
 	pid       int
@@ -86,6 +89,15 @@ func (m *managed) transport() sdk.TransportClient {
 		return nil
 	}
 	return m.tr
+}
+
+func (m *managed) service() service.Service {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.state != StateReady {
+		return nil
+	}
+	return m.svc
 }
 
 func (m *managed) ready() bool {
@@ -246,10 +258,22 @@ func (m *managed) launch(ctx context.Context) error {
 		} else {
 			m.setState(StateReady, nil)
 		}
-	default:
-		// Service plugins are started by the service router (a later
-		// issue); the supervisor keeps them running and healthy.
+	case base.KindService:
+		svc, err := sdk.DispenseService(rpc)
+		if err != nil {
+			return fmt.Errorf("supervisor: plugin %s: dispense service: %w", name, err)
+		}
+		if err := svc.Start(ctx, &serviceHost{m: m}); err != nil {
+			return fmt.Errorf("supervisor: plugin %s: start: %w", name, err)
+		}
+		m.mu.Lock()
+		m.svc = svc
+		m.mu.Unlock()
 		m.setState(StateReady, nil)
+	default:
+		err := fmt.Errorf("supervisor: plugin %s: unknown kind %q", name, info.Kind)
+		m.setState(StateRefused, err)
+		return fmt.Errorf("%w: %w", errPermanent, err)
 	}
 	m.sup.log.Info("plugin ready", "plugin", name, "version", info.Version, "api", api, "pid", m.status().PID)
 	return nil
@@ -294,7 +318,7 @@ func (m *managed) watch(ctx context.Context) {
 func (m *managed) kill() {
 	m.mu.Lock()
 	client := m.client
-	m.client, m.tr, m.pid = nil, nil, 0
+	m.client, m.tr, m.svc, m.pid = nil, nil, nil, 0
 	m.pokeCh = nil
 	m.mu.Unlock()
 	if client != nil {
@@ -304,11 +328,16 @@ func (m *managed) kill() {
 
 func (m *managed) shutdown(ctx context.Context) {
 	m.mu.Lock()
-	tr := m.tr
+	var stopper interface{ Stop(context.Context) error }
+	if m.tr != nil {
+		stopper = m.tr
+	} else if m.svc != nil {
+		stopper = m.svc
+	}
 	m.mu.Unlock()
-	if tr != nil {
+	if stopper != nil {
 		sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		if err := tr.Stop(sctx); err != nil && !errors.Is(err, ErrPluginGone) {
+		if err := stopper.Stop(sctx); err != nil && !errors.Is(err, ErrPluginGone) {
 			m.sup.log.Warn("plugin stop", "plugin", m.spec.Name, "error", err)
 		}
 		cancel()
@@ -320,6 +349,16 @@ func (m *managed) shutdown(ctx context.Context) {
 	if st == StateReady || st == StateBlocked || st == StateStarting || st == StateGone {
 		m.setState(StateStopped, nil)
 	}
+}
+
+// serviceHost is what a running service plugin calls back into.
+type serviceHost struct{ m *managed }
+
+func (h *serviceHost) Send(ctx context.Context, env *envelope.Envelope) error {
+	if h.m.sup.cb.ServiceSend == nil {
+		return errors.New("supervisor: this host does not accept envelopes from services")
+	}
+	return h.m.sup.cb.ServiceSend(ctx, h.m.spec.Name, env)
 }
 
 // transportHost is what a running transport plugin calls back into.

@@ -19,6 +19,8 @@ import (
 	"github.com/onemfive/onemfive/registry"
 	"github.com/onemfive/onemfive/sdk"
 	"github.com/onemfive/onemfive/sdk/base"
+	"github.com/onemfive/onemfive/sdk/envelope"
+	"github.com/onemfive/onemfive/sdk/service"
 	"github.com/onemfive/onemfive/sdk/transport"
 )
 
@@ -27,6 +29,9 @@ var ErrPluginGone = sdk.ErrPluginGone
 
 // ErrUnknownNetwork is returned for a network no plugin provides.
 var ErrUnknownNetwork = errors.New("supervisor: unknown network")
+
+// ErrUnknownService is returned for a service no plugin provides.
+var ErrUnknownService = errors.New("supervisor: unknown service")
 
 // HostAPIVersions are the plugin API majors this host speaks.
 var HostAPIVersions = []int{sdk.APIVersion}
@@ -46,6 +51,8 @@ type Callbacks struct {
 	Event func(network string, ev transport.Event)
 	// State is told when a plugin's lifecycle state changes.
 	State func(name string, st State, err error)
+	// ServiceSend receives envelopes a service plugin puts on the bus.
+	ServiceSend func(ctx context.Context, service string, env *envelope.Envelope) error
 }
 
 // Options tune the supervisor.
@@ -177,6 +184,19 @@ func (s *Supervisor) Dialer(network string) (transport.Dialer, error) {
 		return nil, fmt.Errorf("supervisor: network %s: %w", network, ErrPluginGone)
 	}
 	return tr, nil
+}
+
+// Service returns the running service plugin called name.
+func (s *Supervisor) Service(name string) (service.Service, error) {
+	m := s.get(name)
+	if m == nil || m.manifest.Kind != base.KindService {
+		return nil, fmt.Errorf("%w %q", ErrUnknownService, name)
+	}
+	svc := m.service()
+	if svc == nil {
+		return nil, fmt.Errorf("supervisor: service %s: %w", name, ErrPluginGone)
+	}
+	return svc, nil
 }
 
 // Addresses returns each ready transport's local addresses, by network.
