@@ -15,6 +15,11 @@
 // The replay cache is kept per epoch for the same reason: when a key is gone
 // its tags can go too.
 //
+// A packet does not say which epoch's key it was built for, so a relay
+// tries the keys of Ring.Accepted in turn with onion.Unwrap (at most three,
+// newest likeliest last); the first one whose header MAC verifies names the
+// epoch under which the packet's replay tag is checked.
+//
 // The package is pure: no I/O, no clock (callers pass times), randomness
 // from the io.Reader the caller passes. DecodeRecord verifies the record's
 // Ed25519 signature, so a record that decodes is authentic; whether it is

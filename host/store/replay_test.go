@@ -119,3 +119,19 @@ func TestReplayCachePrune(t *testing.T) {
 		t.Fatalf("meta lost: %q %v", v, err)
 	}
 }
+
+// BenchmarkSeenTagParallel measures fresh tags recorded by concurrent
+// callers; each call is a synced commit, shared through Pebble's commit
+// pipeline.
+func BenchmarkSeenTagParallel(b *testing.B) {
+	rc := NewReplayCache(openT(b, b.TempDir()))
+	var n atomic.Uint64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if seen, err := rc.SeenTag(1, tagOf(fmt.Sprint(n.Add(1)))); err != nil || seen {
+				b.Error(seen, err)
+				return
+			}
+		}
+	})
+}
