@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/onemfive/onemfive/internal/hosttest"
 )
 
 // BenchmarkStartupAndFootprint starts a real daemon with the direct plugin
@@ -12,27 +14,27 @@ import (
 // process (all resident pages, and private anonymous memory alone). Compare the figures across runs with benchstat; nothing here is
 // a pass/fail threshold.
 func BenchmarkStartupAndFootprint(b *testing.B) {
-	build(b)
+	hosttest.Daemon(b)
 	var ready time.Duration
 	var kb [4]int // host VmRSS, host RssAnon, plugin VmRSS, plugin RssAnon
 	for i := 0; b.Loop(); i++ {
 		h := newHost(b, fmt.Sprintf("S%d", i), hostOpts{})
 		t0 := time.Now()
-		h.start()
-		p := h.waitPlugin("direct", "ready")
+		h.Start()
+		p := h.WaitPlugin("direct", "ready", 30*time.Second)
 		ready += time.Since(t0)
 		time.Sleep(500 * time.Millisecond) // idle
 		for j, q := range []struct {
 			pid   int
 			field string
-		}{{h.cmd.Process.Pid, "VmRSS"}, {h.cmd.Process.Pid, "RssAnon"}, {p.PID, "VmRSS"}, {p.PID, "RssAnon"}} {
-			v, err := procKB(q.pid, q.field)
+		}{{h.PID(), "VmRSS"}, {h.PID(), "RssAnon"}, {p.PID, "VmRSS"}, {p.PID, "RssAnon"}} {
+			v, err := hosttest.ProcKB(q.pid, q.field)
 			if err != nil {
 				b.Fatal(err)
 			}
 			kb[j] += v
 		}
-		h.stop()
+		h.Stop()
 	}
 	n := float64(b.N)
 	b.ReportMetric(float64(ready.Milliseconds())/n, "ms-to-ready")

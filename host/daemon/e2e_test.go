@@ -14,66 +14,47 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onemfive/onemfive/internal/hosttest"
 	"github.com/onemfive/onemfive/sdk/client"
 )
 
-// checkExactlyOnce asserts items hold exactly the bodies in want, once each.
-func checkExactlyOnce(t *testing.T, items []client.InboxItem, want map[string]bool, from string) {
-	t.Helper()
-	seen := map[string]int{}
-	for _, it := range items {
-		if from != "" && it.From != from {
-			t.Errorf("item %d from %s, want %s", it.Seq, it.From, from)
-		}
-		seen[string(it.Envelope.Payload)]++
-	}
-	for body := range want {
-		if seen[body] != 1 {
-			t.Errorf("envelope %q delivered %d times, want exactly once", body, seen[body])
-		}
-	}
-	if len(items) != len(want) {
-		t.Errorf("inbox has %d items, want %d", len(items), len(want))
-	}
-}
-
 func TestTwoHostsExchangeEncrypted(t *testing.T) {
 	a, b := newHost(t, "A", hostOpts{}), newHost(t, "B", hostOpts{})
-	a.start()
-	b.start()
-	a.waitPlugin("direct", "ready")
-	b.waitPlugin("direct", "ready")
-	introduce(t, a, b)
+	a.Start()
+	b.Start()
+	a.WaitPlugin("direct", "ready", 30*time.Second)
+	b.WaitPlugin("direct", "ready", 30*time.Second)
+	hosttest.Introduce(t, a.Host, b.Host)
 
 	const n = 20
 	toB, toA := map[string]bool{}, map[string]bool{}
 	for i := 0; i < n; i++ {
 		m1 := fmt.Sprintf("secret-plaintext-A-to-B-%03d", i)
 		m2 := fmt.Sprintf("secret-plaintext-B-to-A-%03d", i)
-		a.send(b, m1)
-		b.send(a, m2)
+		a.Send(b.Host, m1)
+		b.Send(a.Host, m2)
 		toB[m1], toA[m2] = true, true
 	}
-	checkExactlyOnce(t, b.waitInbox(n, 30*time.Second), toB, a.status().NodeID)
-	checkExactlyOnce(t, a.waitInbox(n, 30*time.Second), toA, b.status().NodeID)
+	hosttest.CheckExactlyOnce(t, b.WaitInbox(n, 30*time.Second), toB, a.Status().NodeID)
+	hosttest.CheckExactlyOnce(t, a.WaitInbox(n, 30*time.Second), toA, b.Status().NodeID)
 
 	// The direct plugins carried every byte; none of it is plaintext.
 	for _, h := range []*host{a, b} {
 		tap, err := os.ReadFile(h.tap)
 		if err != nil {
-			t.Fatalf("%s tap: %v", h.name, err)
+			t.Fatalf("%s tap: %v", h.Name, err)
 		}
 		if len(tap) == 0 {
-			t.Fatalf("%s: the plugin tap recorded nothing; the test would prove nothing", h.name)
+			t.Fatalf("%s: the plugin tap recorded nothing; the test would prove nothing", h.Name)
 		}
 		for _, marker := range []string{"secret-plaintext", "text/plain"} {
 			if strings.Contains(string(tap), hex.EncodeToString([]byte(marker))) || strings.Contains(string(tap), marker) {
-				t.Errorf("%s: plugin saw plaintext %q", h.name, marker)
+				t.Errorf("%s: plugin saw plaintext %q", h.Name, marker)
 			}
 		}
 	}
 	// Every stage counted its work.
-	for _, s := range b.status().Stages {
+	for _, s := range b.Status().Stages {
 		if s.Name == "inbound" && s.Processed == 0 {
 			t.Errorf("inbound stage processed nothing: %+v", s)
 		}
@@ -82,23 +63,23 @@ func TestTwoHostsExchangeEncrypted(t *testing.T) {
 
 func TestCLISendListen(t *testing.T) {
 	a, b := newHost(t, "A", hostOpts{}), newHost(t, "B", hostOpts{})
-	a.start()
-	b.start()
-	a.waitPlugin("direct", "ready")
-	b.waitPlugin("direct", "ready")
-	rec := strings.TrimSpace(cli(t, "--data-dir", b.dataDir, "id"))
-	cli(t, "--data-dir", a.dataDir, "peer", "add", rec)
-	bid := b.status().NodeID
-	cli(t, "--data-dir", a.dataDir, "send", "--to", bid, "hello", "from", "the", "cli")
-	out := cli(t, "--data-dir", b.dataDir, "listen", "--after", "0", "--count", "1", "--json")
+	a.Start()
+	b.Start()
+	a.WaitPlugin("direct", "ready", 30*time.Second)
+	b.WaitPlugin("direct", "ready", 30*time.Second)
+	rec := strings.TrimSpace(hosttest.RunCLI(t, "--data-dir", b.DataDir, "id"))
+	hosttest.RunCLI(t, "--data-dir", a.DataDir, "peer", "add", rec)
+	bid := b.Status().NodeID
+	hosttest.RunCLI(t, "--data-dir", a.DataDir, "send", "--to", bid, "hello", "from", "the", "cli")
+	out := hosttest.RunCLI(t, "--data-dir", b.DataDir, "listen", "--after", "0", "--count", "1", "--json")
 	var got client.InboxItem
 	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &got); err != nil {
 		t.Fatalf("listen --json output: %v: %s", err, out)
 	}
-	if string(got.Envelope.Payload) != "hello from the cli" || got.From != a.id || got.Seq != 1 {
+	if string(got.Envelope.Payload) != "hello from the cli" || got.From != a.ID || got.Seq != 1 {
 		t.Fatalf("listen printed %+v", got)
 	}
-	items := b.waitInbox(1, 10*time.Second)
+	items := b.WaitInbox(1, 10*time.Second)
 	if string(items[0].Envelope.Payload) != "hello from the cli" {
 		t.Fatalf("payload %q", items[0].Envelope.Payload)
 	}
@@ -106,11 +87,11 @@ func TestCLISendListen(t *testing.T) {
 
 func TestPluginKill9MidStream(t *testing.T) {
 	a, b := newHost(t, "A", hostOpts{}), newHost(t, "B", hostOpts{})
-	a.start()
-	b.start()
-	a.waitPlugin("direct", "ready")
-	b.waitPlugin("direct", "ready")
-	introduce(t, a, b)
+	a.Start()
+	b.Start()
+	a.WaitPlugin("direct", "ready", 30*time.Second)
+	b.WaitPlugin("direct", "ready", 30*time.Second)
+	hosttest.Introduce(t, a.Host, b.Host)
 
 	const n = 150
 	want := map[string]bool{}
@@ -118,7 +99,7 @@ func TestPluginKill9MidStream(t *testing.T) {
 	for i := 0; i < n; i++ {
 		body := fmt.Sprintf("m-%04d", i)
 		want[body] = true
-		a.send(b, body)
+		a.Send(b.Host, body)
 		if i == n/3 || i == 2*n/3 {
 			// Kill the sender's transport plugin at one third and the
 			// receiver's at two thirds, while envelopes are in flight.
@@ -126,9 +107,9 @@ func TestPluginKill9MidStream(t *testing.T) {
 			if i == 2*n/3 {
 				victim = b
 			}
-			p := victim.plugin("direct")
+			p := victim.Plugin("direct")
 			if p.PID == 0 {
-				t.Fatalf("%s: direct plugin has no pid: %+v", victim.name, p)
+				t.Fatalf("%s: direct plugin has no pid: %+v", victim.Name, p)
 			}
 			if err := syscall.Kill(p.PID, syscall.SIGKILL); err != nil {
 				t.Fatal(err)
@@ -139,18 +120,18 @@ func TestPluginKill9MidStream(t *testing.T) {
 	if !killed {
 		t.Fatal("no plugin was killed")
 	}
-	checkExactlyOnce(t, b.waitInbox(n, 90*time.Second), want, "")
+	hosttest.CheckExactlyOnce(t, b.WaitInbox(n, 90*time.Second), want, "")
 	for _, h := range []*host{a, b} {
-		p := h.waitPlugin("direct", "ready")
+		p := h.WaitPlugin("direct", "ready", 30*time.Second)
 		if p.Restarts < 1 {
-			t.Errorf("%s: plugin restarts %d, want ≥ 1", h.name, p.Restarts)
+			t.Errorf("%s: plugin restarts %d, want ≥ 1", h.Name, p.Restarts)
 		}
 	}
 	// Nothing left behind: A's outbox drains once B acknowledged all.
 	deadline := time.Now().Add(30 * time.Second)
-	for a.status().Outbox != 0 {
+	for a.Status().Outbox != 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("A's outbox still holds %d envelopes", a.status().Outbox)
+			t.Fatalf("A's outbox still holds %d envelopes", a.Status().Outbox)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -158,63 +139,63 @@ func TestPluginKill9MidStream(t *testing.T) {
 
 func TestReceiverKill9WithQueuedEnvelopes(t *testing.T) {
 	a, b := newHost(t, "A", hostOpts{}), newHost(t, "B", hostOpts{})
-	a.start()
-	b.start()
-	a.waitPlugin("direct", "ready")
-	b.waitPlugin("direct", "ready")
-	introduce(t, a, b)
+	a.Start()
+	b.Start()
+	a.WaitPlugin("direct", "ready", 30*time.Second)
+	b.WaitPlugin("direct", "ready", 30*time.Second)
+	hosttest.Introduce(t, a.Host, b.Host)
 
 	want := map[string]bool{}
 	for i := 0; i < 10; i++ {
 		body := fmt.Sprintf("before-%02d", i)
 		want[body] = true
-		a.send(b, body)
+		a.Send(b.Host, body)
 	}
-	b.waitInbox(10, 30*time.Second)
-	b.kill9()
+	b.WaitInbox(10, 30*time.Second)
+	b.Kill9()
 	for i := 0; i < 30; i++ {
 		body := fmt.Sprintf("while-down-%02d", i)
 		want[body] = true
-		a.send(b, body)
+		a.Send(b.Host, body)
 	}
-	if st := a.status(); st.Outbox < 30 {
+	if st := a.Status(); st.Outbox < 30 {
 		t.Fatalf("A's outbox holds %d envelopes while B is down, want ≥ 30", st.Outbox)
 	}
-	b.start()
-	checkExactlyOnce(t, b.waitInbox(40, 60*time.Second), want, a.status().NodeID)
+	b.Start()
+	hosttest.CheckExactlyOnce(t, b.WaitInbox(40, 60*time.Second), want, a.Status().NodeID)
 }
 
 func TestSenderKill9KeepsQueue(t *testing.T) {
 	a, b := newHost(t, "A", hostOpts{}), newHost(t, "B", hostOpts{})
-	a.start()
-	a.waitPlugin("direct", "ready")
-	b.start()
-	b.waitPlugin("direct", "ready")
-	introduce(t, a, b)
-	b.stop()
+	a.Start()
+	a.WaitPlugin("direct", "ready", 30*time.Second)
+	b.Start()
+	b.WaitPlugin("direct", "ready", 30*time.Second)
+	hosttest.Introduce(t, a.Host, b.Host)
+	b.Stop()
 	want := map[string]bool{}
 	for i := 0; i < 20; i++ {
 		body := fmt.Sprintf("queued-%02d", i)
 		want[body] = true
-		a.send(b, body)
+		a.Send(b.Host, body)
 	}
-	a.kill9()
-	a.start()
-	b.start()
-	checkExactlyOnce(t, b.waitInbox(20, 60*time.Second), want, "")
+	a.Kill9()
+	a.Start()
+	b.Start()
+	hosttest.CheckExactlyOnce(t, b.WaitInbox(20, 60*time.Second), want, "")
 }
 
 func TestTamperedPluginRefused(t *testing.T) {
 	h := newHost(t, "T", hostOpts{})
-	bin := h.pluginDir + "/onemfive-transport-direct"
+	bin := h.PluginDir + "/onemfive-transport-direct"
 	f, err := os.OpenFile(bin, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.Write([]byte("tampered"))
 	f.Close()
-	h.start()
-	p := h.waitPlugin("direct", "refused")
+	h.Start()
+	p := h.WaitPlugin("direct", "refused", 30*time.Second)
 	if !strings.Contains(p.Error, "sha256") || !strings.Contains(p.Error, "changed since install") {
 		t.Fatalf("refusal does not explain the checksum: %q", p.Error)
 	}
@@ -224,24 +205,23 @@ func TestTamperedPluginRefused(t *testing.T) {
 }
 
 func TestUnknownAPIVersionSkipped(t *testing.T) {
-	h := newHost(t, "U", hostOpts{noDirect: true, extraPlugins: `plugin "future" {}` + "\n"})
-	cli(t, "plugin", "install", "--dir", h.pluginDir, bins.future)
-	h.start()
-	p := h.waitPlugin("future", "skipped")
+	h := newHost(t, "U", hostOpts{noDirect: true, extra: []hosttest.Plugin{{Name: "future", Binary: futurePlugin(t)}}})
+	h.Start()
+	p := h.WaitPlugin("future", "skipped", 30*time.Second)
 	if !strings.Contains(p.Error, "99") {
 		t.Fatalf("skip reason does not name the plugin's API versions: %q", p.Error)
 	}
-	if !strings.Contains(h.logs(), "skipped") {
-		t.Fatalf("no warning in the log:\n%s", h.logs())
+	if !strings.Contains(h.Logs(), "skipped") {
+		t.Fatalf("no warning in the log:\n%s", h.Logs())
 	}
 }
 
 func TestMalformedConfigExits(t *testing.T) {
-	build(t)
+	hosttest.Daemon(t)
 	dir := t.TempDir()
 	cfg := dir + "/bad.hcl"
 	os.WriteFile(cfg, []byte("data_dir = \"x\"\nbogus_key = 1\nmancon = 7\napi {\n  listen = \n}\n"), 0o600)
-	out, err := exec.Command(bins.daemon, "--config", cfg).CombinedOutput()
+	out, err := exec.Command(hosttest.Daemon(t), "--config", cfg).CombinedOutput()
 	if err == nil {
 		t.Fatalf("daemon accepted a malformed config:\n%s", out)
 	}
@@ -249,7 +229,7 @@ func TestMalformedConfigExits(t *testing.T) {
 		t.Fatalf("error lacks file:line:col:\n%s", out)
 	}
 	os.WriteFile(cfg, []byte("data_dir = \"x\"\nbogus_key = 1\nmancon = 7\n"), 0o600)
-	out, _ = exec.Command(bins.daemon, "--config", cfg).CombinedOutput()
+	out, _ = exec.Command(hosttest.Daemon(t), "--config", cfg).CombinedOutput()
 	for _, want := range []string{"bad.hcl:2:1", "bad.hcl:3:"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("errors not all reported: want %s in\n%s", want, out)
@@ -259,9 +239,9 @@ func TestMalformedConfigExits(t *testing.T) {
 
 func TestAPIRefusesWithoutToken(t *testing.T) {
 	h := newHost(t, "Z", hostOpts{})
-	h.start()
+	h.Start()
 	for _, tok := range []string{"", "Bearer wrong"} {
-		req, _ := http.NewRequestWithContext(context.Background(), "GET", h.c.BaseURL()+"/v1/status", nil)
+		req, _ := http.NewRequestWithContext(context.Background(), "GET", h.C.BaseURL()+"/v1/status", nil)
 		if tok != "" {
 			req.Header.Set("Authorization", tok)
 		}
@@ -274,7 +254,7 @@ func TestAPIRefusesWithoutToken(t *testing.T) {
 			t.Fatalf("token %q: status %d, want 401", tok, resp.StatusCode)
 		}
 	}
-	st, err := os.Stat(h.dataDir + "/api.cookie")
+	st, err := os.Stat(h.DataDir + "/api.cookie")
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("cookie file mode: %v %v", st, err)
 	}
@@ -282,9 +262,9 @@ func TestAPIRefusesWithoutToken(t *testing.T) {
 
 func TestPluginsDieWithHost(t *testing.T) {
 	h := newHost(t, "K", hostOpts{})
-	h.start()
-	pid := h.waitPlugin("direct", "ready").PID
-	h.kill9()
+	h.Start()
+	pid := h.WaitPlugin("direct", "ready", 30*time.Second).PID
+	h.Kill9()
 	deadline := time.Now().Add(10 * time.Second)
 	for syscall.Kill(pid, 0) == nil {
 		if time.Now().After(deadline) {

@@ -6,31 +6,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onemfive/onemfive/internal/hosttest"
 	"github.com/onemfive/onemfive/sdk/envelope"
 )
 
 func TestServicePlugin(t *testing.T) {
-	echoBlock := `plugin "echo" {}` + "\n"
 	a := newHost(t, "A", hostOpts{})
-	b := newHost(t, "B", hostOpts{extraPlugins: echoBlock})
-	cli(t, "plugin", "install", "--dir", b.pluginDir, bins.echo)
-	a.start()
-	b.start()
-	a.waitPlugin("direct", "ready")
-	b.waitPlugin("direct", "ready")
-	if p := b.waitPlugin("echo", "ready"); p.Kind != "service" || p.PID == 0 {
+	b := newHost(t, "B", hostOpts{extra: []hosttest.Plugin{{Name: "echo", Binary: echoPlugin(t)}}})
+	a.Start()
+	b.Start()
+	a.WaitPlugin("direct", "ready", 30*time.Second)
+	b.WaitPlugin("direct", "ready", 30*time.Second)
+	if p := b.WaitPlugin("echo", "ready", 30*time.Second); p.Kind != "service" || p.PID == 0 {
 		t.Fatalf("echo plugin status %+v", p)
 	}
-	introduce(t, a, b)
+	hosttest.Introduce(t, a.Host, b.Host)
 	ctx := context.Background()
 
 	// A local application calls the service; the reply lands in the inbox,
 	// and the service's own envelope (sent through the host callback) too.
-	_, err := b.c.Send(ctx, &envelope.Envelope{Kind: envelope.KindService, To: "service:echo", Operation: "announce", Payload: []byte("local")})
+	_, err := b.C.Send(ctx, &envelope.Envelope{Kind: envelope.KindService, To: "service:echo", Operation: "announce", Payload: []byte("local")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	items := b.waitInbox(2, 20*time.Second)
+	items := b.WaitInbox(2, 20*time.Second)
 	var got []string
 	for _, it := range items {
 		if it.From != "service:echo" {
@@ -44,17 +43,17 @@ func TestServicePlugin(t *testing.T) {
 	}
 
 	// A remote node calls B's service by name; the reply travels back.
-	_, err = a.c.Send(ctx, &envelope.Envelope{Kind: envelope.KindService, To: b.id, Service: "echo", Payload: []byte("remote")})
+	_, err = a.C.Send(ctx, &envelope.Envelope{Kind: envelope.KindService, To: b.ID, Service: "echo", Payload: []byte("remote")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	back := a.waitInbox(1, 30*time.Second)
-	if string(back[0].Envelope.Payload) != "echo: remote" || back[0].From != b.id {
+	back := a.WaitInbox(1, 30*time.Second)
+	if string(back[0].Envelope.Payload) != "echo: remote" || back[0].From != b.ID {
 		t.Fatalf("A got %+v", back[0])
 	}
 
 	// A service that is not configured is refused at once.
-	if _, err := b.c.Send(ctx, &envelope.Envelope{Kind: envelope.KindService, To: "service:nope"}); err == nil {
+	if _, err := b.C.Send(ctx, &envelope.Envelope{Kind: envelope.KindService, To: "service:nope"}); err == nil {
 		t.Fatal("send to an unknown service accepted")
 	}
 }
