@@ -17,7 +17,7 @@
 #   budget        expected latency, "wide" for none
 #
 # Networks: i2p, tor, lan, https, direct. Classes: anonymous (i2p, tor),
-# clearnet (https, direct), 1dn (lan).
+# clearnet (https, direct), 1dn (lan, direct).
 
 default_level = "HIGH" # P2P default, and web when nothing sets a level
 

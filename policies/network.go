@@ -6,7 +6,7 @@ import "strings"
 const (
 	ClassAnonymous = "anonymous" // tor, i2p
 	ClassClearnet  = "clearnet"  // https, direct
-	Class1DN       = "1dn"       // direct local links (lan)
+	Class1DN       = "1dn"       // direct links between nodes (lan, direct)
 )
 
 // builtinNetworks are the networks every policy knows, in the order a class
@@ -19,7 +19,9 @@ var builtinNetworks = []struct {
 	{"tor", []string{ClassAnonymous}},
 	{"lan", []string{Class1DN}},
 	{"https", []string{ClassClearnet}},
-	{"direct", []string{ClassClearnet}},
+	// direct is a plain link between two nodes over any IP network: 1DN
+	// (the LAN plugin builds on it) and clearnet at once.
+	{"direct", []string{Class1DN, ClassClearnet}},
 }
 
 var builtinClasses = []string{ClassAnonymous, ClassClearnet, Class1DN}

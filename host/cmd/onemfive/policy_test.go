@@ -144,7 +144,7 @@ func TestPolicyExplain(t *testing.T) {
 
 	// --only-1dn with escalation from the base level: EXTREME p2p over lan.
 	r = offline(t, "policy", "explain", "--kind", "p2p", "--base", "EXTREME", "--only-1dn", "did:key:zCarol")
-	if r.code != 0 || !strings.Contains(r.stdout, "networks: i2p absent, tor absent, lan ready, https absent, direct absent") ||
+	if r.code != 0 || !strings.Contains(r.stdout, "networks: i2p absent, tor absent, lan ready, https absent, direct ready") ||
 		!strings.Contains(r.stdout, "route 1: lan hops=3") {
 		t.Fatalf("only-1dn: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
