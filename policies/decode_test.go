@@ -140,7 +140,7 @@ func TestLoadSeveralFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := p.Expand("1dn"); strings.Join(got, ",") != "lan,mesh" {
+	if got := p.Expand("1dn"); strings.Join(got, ",") != "lan,direct,mesh" {
 		t.Fatalf("1dn expands to %v", got)
 	}
 	if len(p.Escalations) != 1 || p.Escalations[0].Pos.Filename != fb {
