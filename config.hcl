@@ -37,6 +37,14 @@
 # detect blocking. Default: HIGH.
 mancon = "HIGH"
 
+# ManCon policy files (HCL; globs allowed), relative to this file. They say,
+# per level and kind of traffic, which networks to try in which order, how
+# many onion hops, what delays, and when blocks make the level climb.
+# Edits are applied without a restart (also on SIGHUP); an invalid edit is
+# refused with its file:line:col and the previous policy stays in force.
+# Default when absent: the built-in policy (`onemfive policy default`).
+# policies = ["policies/*.hcl"]
+
 # trace, debug, info, warn or error. Default: info.
 log_level = "info"
 

@@ -31,6 +31,9 @@ type Config struct {
 	DataDir string
 	// PluginDir is where installed plugins and their manifests are. Absolute.
 	PluginDir string
+	// Policies are the ManCon policy files (absolute glob patterns, in
+	// order); empty means the embedded default policy.
+	Policies []string
 	// ManCon is the node's base maneuvering condition; never ManConUnset.
 	ManCon envelope.ManCon
 	// LogLevel is one of trace, debug, info, warn, error (lowercase).
@@ -170,6 +173,9 @@ func Parse(src []byte, filename string, overrides Overrides) (*Config, error) {
 	}
 	if fc.dataDir != "" {
 		cfg.DataDir = absUnder(baseDir, fc.dataDir)
+	}
+	for _, p := range fc.policies {
+		cfg.Policies = append(cfg.Policies, absUnder(baseDir, p))
 	}
 	if fc.pluginDir != "" {
 		cfg.PluginDir = absUnder(baseDir, fc.pluginDir)

@@ -328,3 +328,19 @@ func TestInvalidOverridesNameTheirSource(t *testing.T) {
 		t.Errorf("listen = %q", c.API.Listen)
 	}
 }
+
+func TestPolicies(t *testing.T) {
+	c, err := config.Parse([]byte("policies = [\"policies/*.hcl\", \"/etc/om5/extra.hcl\"]\n"), "/srv/om5/config.hcl", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Policies) != 2 || c.Policies[0] != "/srv/om5/policies/*.hcl" || c.Policies[1] != "/etc/om5/extra.hcl" {
+		t.Fatalf("policies %q", c.Policies)
+	}
+	for _, bad := range []string{`policies = "x.hcl"`, `policies = [1]`, `policies = [""]`} {
+		_, err := config.Parse([]byte(bad+"\n"), "c.hcl", noEnv)
+		if err == nil || !strings.Contains(err.Error(), "c.hcl:1:") {
+			t.Errorf("%s: error %v, want one at c.hcl:1", bad, err)
+		}
+	}
+}

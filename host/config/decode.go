@@ -20,6 +20,7 @@ type fileConfig struct {
 	logLevel           string
 	listen             string
 	allowRemote        bool
+	policies           []string
 	plugins            []Plugin
 }
 
@@ -29,6 +30,7 @@ var rootSchema = &hcl.BodySchema{
 		{Name: "plugin_dir"},
 		{Name: "mancon"},
 		{Name: "log_level"},
+		{Name: "policies"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "api"},
@@ -90,6 +92,11 @@ func decodeFile(src []byte, filename string) (*fileConfig, hcl.Diagnostics) {
 				fc.logLevel = lvl
 			}
 		}
+	}
+
+	if a := content.Attributes["policies"]; a != nil {
+		fc.policies, d = stringList(a)
+		diags = append(diags, d...)
 	}
 
 	// The syntax blocks, to find each plugin block's braces.
@@ -224,6 +231,28 @@ func stringAttr(a *hcl.Attribute) (string, hcl.Diagnostics) {
 			fmt.Sprintf("%s must be a string, not %s.", a.Name, typeName(v)))}
 	}
 	return v.AsString(), nil
+}
+
+// stringList decodes a list of non-empty strings.
+func stringList(a *hcl.Attribute) ([]string, hcl.Diagnostics) {
+	v, diags := a.Expr.Value(nil)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	if !v.IsKnown() || v.IsNull() || !(v.Type().IsListType() || v.Type().IsTupleType()) {
+		return nil, hcl.Diagnostics{attrError(a, "Incorrect attribute value type",
+			fmt.Sprintf("%s must be a list of strings, not %s.", a.Name, typeName(v)))}
+	}
+	var out []string
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if !e.IsKnown() || e.IsNull() || e.Type() != cty.String || e.AsString() == "" {
+			return nil, hcl.Diagnostics{attrError(a, "Incorrect attribute value type",
+				fmt.Sprintf("%s must be a list of non-empty strings.", a.Name))}
+		}
+		out = append(out, e.AsString())
+	}
+	return out, nil
 }
 
 func nonEmptyString(a *hcl.Attribute) (string, hcl.Diagnostics) {
