@@ -47,6 +47,9 @@ var ErrUnsupported = wire.ErrUnsupported
 type TransportClient interface {
 	transport.Transport
 	transport.Dialer
+	// Announcer: Announce fails with an error wrapping ErrUnsupported
+	// when the plugin's transport does not discover peers.
+	transport.Announcer
 	// DroppedEvents reports how many status events the plugin dropped
 	// because the host did not take them in time.
 	DroppedEvents() uint64

@@ -10,6 +10,9 @@
 // Stop returns.
 //
 // Optional abilities are separate interfaces: Dialer for byte streams (web
-// traffic). The subpackage transporttest holds the conformance suite and
+// traffic); Announcer for transports that discover nearby peers themselves
+// (the host hands them its signed peer record to advertise, and they report
+// records they hear to a Host that is a Discoverer; such a transport lists
+// "announce" in Info.Capabilities). The subpackage transporttest holds the conformance suite and
 // memnet an in-memory transport.
 package transport

@@ -83,3 +83,21 @@ type Transport interface {
 type Dialer interface {
 	Dial(ctx context.Context, addr string) (net.Conn, error)
 }
+
+// Announcer is an optional ability of transports that discover peers
+// themselves (on a local link, say), advertising this node to them.
+type Announcer interface {
+	// Announce sets the host-signed peer record the transport advertises
+	// to nearby peers; the host calls it again whenever the record
+	// changes. The transport treats the record as opaque bytes.
+	Announce(ctx context.Context, record []byte) error
+}
+
+// Discoverer is an optional ability of a Host: transports that discover
+// peers report them here.
+type Discoverer interface {
+	// Discovered reports a record heard from a nearby peer at a transport
+	// address. The host verifies the record; the transport only filters
+	// the obvious (size, rate, replays). It never blocks for long.
+	Discovered(ctx context.Context, addr string, record []byte) error
+}

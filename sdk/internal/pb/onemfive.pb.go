@@ -947,6 +947,117 @@ func (x *DialFrame) GetRemoteAddr() string {
 	return ""
 }
 
+// AnnounceRequest carries the host-signed peer record a discovering
+// transport advertises to nearby peers (transport.Announcer).
+type AnnounceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Record        []byte                 `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnnounceRequest) Reset() {
+	*x = AnnounceRequest{}
+	mi := &file_onemfive_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnnounceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnnounceRequest) ProtoMessage() {}
+
+func (x *AnnounceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_onemfive_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnnounceRequest.ProtoReflect.Descriptor instead.
+func (*AnnounceRequest) Descriptor() ([]byte, []int) {
+	return file_onemfive_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *AnnounceRequest) GetRecord() []byte {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+// Discovery is one record a discovering transport heard from a nearby peer,
+// at that peer's transport address (transport.Discoverer). The host
+// verifies the record; the plugin only filters size, rate and replays.
+type Discovery struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Addr   string                 `protobuf:"bytes,1,opt,name=addr,proto3" json:"addr,omitempty"`
+	Record []byte                 `protobuf:"bytes,2,opt,name=record,proto3" json:"record,omitempty"`
+	// dropped counts discoveries the plugin discarded so far because the
+	// host did not keep up (cumulative over the session).
+	Dropped       uint64 `protobuf:"varint,3,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Discovery) Reset() {
+	*x = Discovery{}
+	mi := &file_onemfive_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Discovery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Discovery) ProtoMessage() {}
+
+func (x *Discovery) ProtoReflect() protoreflect.Message {
+	mi := &file_onemfive_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Discovery.ProtoReflect.Descriptor instead.
+func (*Discovery) Descriptor() ([]byte, []int) {
+	return file_onemfive_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Discovery) GetAddr() string {
+	if x != nil {
+		return x.Addr
+	}
+	return ""
+}
+
+func (x *Discovery) GetRecord() []byte {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+func (x *Discovery) GetDropped() uint64 {
+	if x != nil {
+		return x.Dropped
+	}
+	return 0
+}
+
 // Envelope mirrors sdk/envelope.Envelope. version is 1; a decoder rejects
 // any other value.
 type Envelope struct {
@@ -973,7 +1084,7 @@ type Envelope struct {
 
 func (x *Envelope) Reset() {
 	*x = Envelope{}
-	mi := &file_onemfive_proto_msgTypes[13]
+	mi := &file_onemfive_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -985,7 +1096,7 @@ func (x *Envelope) String() string {
 func (*Envelope) ProtoMessage() {}
 
 func (x *Envelope) ProtoReflect() protoreflect.Message {
-	mi := &file_onemfive_proto_msgTypes[13]
+	mi := &file_onemfive_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -998,7 +1109,7 @@ func (x *Envelope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Envelope.ProtoReflect.Descriptor instead.
 func (*Envelope) Descriptor() ([]byte, []int) {
-	return file_onemfive_proto_rawDescGZIP(), []int{13}
+	return file_onemfive_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Envelope) GetVersion() uint32 {
@@ -1127,7 +1238,7 @@ type EnvelopeList struct {
 
 func (x *EnvelopeList) Reset() {
 	*x = EnvelopeList{}
-	mi := &file_onemfive_proto_msgTypes[14]
+	mi := &file_onemfive_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1139,7 +1250,7 @@ func (x *EnvelopeList) String() string {
 func (*EnvelopeList) ProtoMessage() {}
 
 func (x *EnvelopeList) ProtoReflect() protoreflect.Message {
-	mi := &file_onemfive_proto_msgTypes[14]
+	mi := &file_onemfive_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1152,7 +1263,7 @@ func (x *EnvelopeList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnvelopeList.ProtoReflect.Descriptor instead.
 func (*EnvelopeList) Descriptor() ([]byte, []int) {
-	return file_onemfive_proto_rawDescGZIP(), []int{14}
+	return file_onemfive_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *EnvelopeList) GetEnvelopes() [][]byte {
@@ -1171,7 +1282,7 @@ type EnvelopeMsg struct {
 
 func (x *EnvelopeMsg) Reset() {
 	*x = EnvelopeMsg{}
-	mi := &file_onemfive_proto_msgTypes[15]
+	mi := &file_onemfive_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1183,7 +1294,7 @@ func (x *EnvelopeMsg) String() string {
 func (*EnvelopeMsg) ProtoMessage() {}
 
 func (x *EnvelopeMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_onemfive_proto_msgTypes[15]
+	mi := &file_onemfive_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1196,7 +1307,7 @@ func (x *EnvelopeMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnvelopeMsg.ProtoReflect.Descriptor instead.
 func (*EnvelopeMsg) Descriptor() ([]byte, []int) {
-	return file_onemfive_proto_rawDescGZIP(), []int{15}
+	return file_onemfive_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *EnvelopeMsg) GetEnvelope() []byte {
@@ -1217,7 +1328,7 @@ type ServiceStartRequest struct {
 
 func (x *ServiceStartRequest) Reset() {
 	*x = ServiceStartRequest{}
-	mi := &file_onemfive_proto_msgTypes[16]
+	mi := &file_onemfive_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1229,7 +1340,7 @@ func (x *ServiceStartRequest) String() string {
 func (*ServiceStartRequest) ProtoMessage() {}
 
 func (x *ServiceStartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_onemfive_proto_msgTypes[16]
+	mi := &file_onemfive_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1242,7 +1353,7 @@ func (x *ServiceStartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceStartRequest.ProtoReflect.Descriptor instead.
 func (*ServiceStartRequest) Descriptor() ([]byte, []int) {
-	return file_onemfive_proto_rawDescGZIP(), []int{16}
+	return file_onemfive_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ServiceStartRequest) GetBrokerId() uint32 {
@@ -1314,7 +1425,13 @@ const file_onemfive_proto_rawDesc = "" +
 	"\n" +
 	"local_addr\x18\x03 \x01(\tR\tlocalAddr\x12\x1f\n" +
 	"\vremote_addr\x18\x04 \x01(\tR\n" +
-	"remoteAddr\"\xb6\x04\n" +
+	"remoteAddr\")\n" +
+	"\x0fAnnounceRequest\x12\x16\n" +
+	"\x06record\x18\x01 \x01(\fR\x06record\"Q\n" +
+	"\tDiscovery\x12\x12\n" +
+	"\x04addr\x18\x01 \x01(\tR\x04addr\x12\x16\n" +
+	"\x06record\x18\x02 \x01(\fR\x06record\x12\x18\n" +
+	"\adropped\x18\x03 \x01(\x04R\adropped\"\xb6\x04\n" +
 	"\bEnvelope\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x124\n" +
@@ -1360,14 +1477,16 @@ const file_onemfive_proto_rawDesc = "" +
 	"MANCON_NEO\x10\x062\x8d\x01\n" +
 	"\x04Base\x12A\n" +
 	"\x04Info\x12\x19.onemfive.plugin.v1.Empty\x1a\x1e.onemfive.plugin.v1.PluginInfo\x12B\n" +
-	"\tConfigure\x12\x1a.onemfive.plugin.v1.Config\x1a\x19.onemfive.plugin.v1.Empty2\xcb\x03\n" +
+	"\tConfigure\x12\x1a.onemfive.plugin.v1.Config\x1a\x19.onemfive.plugin.v1.Empty2\xea\x04\n" +
 	"\tTransport\x12L\n" +
 	"\x05Start\x12 .onemfive.plugin.v1.StartRequest\x1a!.onemfive.plugin.v1.StartResponse\x12B\n" +
 	"\x04Stop\x12\x1f.onemfive.plugin.v1.StopRequest\x1a\x19.onemfive.plugin.v1.Empty\x12O\n" +
 	"\aPackets\x12\x1f.onemfive.plugin.v1.PacketBatch\x1a\x1f.onemfive.plugin.v1.PacketBatch(\x010\x01\x12H\n" +
 	"\x06Events\x12!.onemfive.plugin.v1.EventsRequest\x1a\x19.onemfive.plugin.v1.Event0\x01\x12G\n" +
 	"\tSendUnary\x12\x1f.onemfive.plugin.v1.PacketBatch\x1a\x19.onemfive.plugin.v1.Empty\x12H\n" +
-	"\x04Dial\x12\x1d.onemfive.plugin.v1.DialFrame\x1a\x1d.onemfive.plugin.v1.DialFrame(\x010\x012\xe1\x01\n" +
+	"\x04Dial\x12\x1d.onemfive.plugin.v1.DialFrame\x1a\x1d.onemfive.plugin.v1.DialFrame(\x010\x01\x12J\n" +
+	"\bAnnounce\x12#.onemfive.plugin.v1.AnnounceRequest\x1a\x19.onemfive.plugin.v1.Empty\x12Q\n" +
+	"\vDiscoveries\x12!.onemfive.plugin.v1.EventsRequest\x1a\x1d.onemfive.plugin.v1.Discovery0\x012\xe1\x01\n" +
 	"\aService\x12K\n" +
 	"\x05Start\x12'.onemfive.plugin.v1.ServiceStartRequest\x1a\x19.onemfive.plugin.v1.Empty\x12K\n" +
 	"\x06Handle\x12\x1f.onemfive.plugin.v1.EnvelopeMsg\x1a .onemfive.plugin.v1.EnvelopeList\x12<\n" +
@@ -1388,7 +1507,7 @@ func file_onemfive_proto_rawDescGZIP() []byte {
 }
 
 var file_onemfive_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_onemfive_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_onemfive_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_onemfive_proto_goTypes = []any{
 	(State)(0),                    // 0: onemfive.plugin.v1.State
 	(ManCon)(0),                   // 1: onemfive.plugin.v1.ManCon
@@ -1405,22 +1524,24 @@ var file_onemfive_proto_goTypes = []any{
 	(*StopRequest)(nil),           // 12: onemfive.plugin.v1.StopRequest
 	(*EventsRequest)(nil),         // 13: onemfive.plugin.v1.EventsRequest
 	(*DialFrame)(nil),             // 14: onemfive.plugin.v1.DialFrame
-	(*Envelope)(nil),              // 15: onemfive.plugin.v1.Envelope
-	(*EnvelopeList)(nil),          // 16: onemfive.plugin.v1.EnvelopeList
-	(*EnvelopeMsg)(nil),           // 17: onemfive.plugin.v1.EnvelopeMsg
-	(*ServiceStartRequest)(nil),   // 18: onemfive.plugin.v1.ServiceStartRequest
-	nil,                           // 19: onemfive.plugin.v1.Envelope.HeadersEntry
-	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
+	(*AnnounceRequest)(nil),       // 15: onemfive.plugin.v1.AnnounceRequest
+	(*Discovery)(nil),             // 16: onemfive.plugin.v1.Discovery
+	(*Envelope)(nil),              // 17: onemfive.plugin.v1.Envelope
+	(*EnvelopeList)(nil),          // 18: onemfive.plugin.v1.EnvelopeList
+	(*EnvelopeMsg)(nil),           // 19: onemfive.plugin.v1.EnvelopeMsg
+	(*ServiceStartRequest)(nil),   // 20: onemfive.plugin.v1.ServiceStartRequest
+	nil,                           // 21: onemfive.plugin.v1.Envelope.HeadersEntry
+	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
 }
 var file_onemfive_proto_depIdxs = []int32{
 	5,  // 0: onemfive.plugin.v1.PacketBatch.packets:type_name -> onemfive.plugin.v1.Packet
 	6,  // 1: onemfive.plugin.v1.PacketBatch.calls:type_name -> onemfive.plugin.v1.SendCall
 	7,  // 2: onemfive.plugin.v1.PacketBatch.results:type_name -> onemfive.plugin.v1.SendResult
-	20, // 3: onemfive.plugin.v1.Event.time:type_name -> google.protobuf.Timestamp
+	22, // 3: onemfive.plugin.v1.Event.time:type_name -> google.protobuf.Timestamp
 	0,  // 4: onemfive.plugin.v1.Event.state:type_name -> onemfive.plugin.v1.State
-	20, // 5: onemfive.plugin.v1.Envelope.created:type_name -> google.protobuf.Timestamp
+	22, // 5: onemfive.plugin.v1.Envelope.created:type_name -> google.protobuf.Timestamp
 	1,  // 6: onemfive.plugin.v1.Envelope.mancon:type_name -> onemfive.plugin.v1.ManCon
-	19, // 7: onemfive.plugin.v1.Envelope.headers:type_name -> onemfive.plugin.v1.Envelope.HeadersEntry
+	21, // 7: onemfive.plugin.v1.Envelope.headers:type_name -> onemfive.plugin.v1.Envelope.HeadersEntry
 	2,  // 8: onemfive.plugin.v1.Base.Info:input_type -> onemfive.plugin.v1.Empty
 	4,  // 9: onemfive.plugin.v1.Base.Configure:input_type -> onemfive.plugin.v1.Config
 	10, // 10: onemfive.plugin.v1.Transport.Start:input_type -> onemfive.plugin.v1.StartRequest
@@ -1429,24 +1550,28 @@ var file_onemfive_proto_depIdxs = []int32{
 	13, // 13: onemfive.plugin.v1.Transport.Events:input_type -> onemfive.plugin.v1.EventsRequest
 	8,  // 14: onemfive.plugin.v1.Transport.SendUnary:input_type -> onemfive.plugin.v1.PacketBatch
 	14, // 15: onemfive.plugin.v1.Transport.Dial:input_type -> onemfive.plugin.v1.DialFrame
-	18, // 16: onemfive.plugin.v1.Service.Start:input_type -> onemfive.plugin.v1.ServiceStartRequest
-	17, // 17: onemfive.plugin.v1.Service.Handle:input_type -> onemfive.plugin.v1.EnvelopeMsg
-	2,  // 18: onemfive.plugin.v1.Service.Stop:input_type -> onemfive.plugin.v1.Empty
-	17, // 19: onemfive.plugin.v1.ServiceHost.Send:input_type -> onemfive.plugin.v1.EnvelopeMsg
-	3,  // 20: onemfive.plugin.v1.Base.Info:output_type -> onemfive.plugin.v1.PluginInfo
-	2,  // 21: onemfive.plugin.v1.Base.Configure:output_type -> onemfive.plugin.v1.Empty
-	11, // 22: onemfive.plugin.v1.Transport.Start:output_type -> onemfive.plugin.v1.StartResponse
-	2,  // 23: onemfive.plugin.v1.Transport.Stop:output_type -> onemfive.plugin.v1.Empty
-	8,  // 24: onemfive.plugin.v1.Transport.Packets:output_type -> onemfive.plugin.v1.PacketBatch
-	9,  // 25: onemfive.plugin.v1.Transport.Events:output_type -> onemfive.plugin.v1.Event
-	2,  // 26: onemfive.plugin.v1.Transport.SendUnary:output_type -> onemfive.plugin.v1.Empty
-	14, // 27: onemfive.plugin.v1.Transport.Dial:output_type -> onemfive.plugin.v1.DialFrame
-	2,  // 28: onemfive.plugin.v1.Service.Start:output_type -> onemfive.plugin.v1.Empty
-	16, // 29: onemfive.plugin.v1.Service.Handle:output_type -> onemfive.plugin.v1.EnvelopeList
-	2,  // 30: onemfive.plugin.v1.Service.Stop:output_type -> onemfive.plugin.v1.Empty
-	2,  // 31: onemfive.plugin.v1.ServiceHost.Send:output_type -> onemfive.plugin.v1.Empty
-	20, // [20:32] is the sub-list for method output_type
-	8,  // [8:20] is the sub-list for method input_type
+	15, // 16: onemfive.plugin.v1.Transport.Announce:input_type -> onemfive.plugin.v1.AnnounceRequest
+	13, // 17: onemfive.plugin.v1.Transport.Discoveries:input_type -> onemfive.plugin.v1.EventsRequest
+	20, // 18: onemfive.plugin.v1.Service.Start:input_type -> onemfive.plugin.v1.ServiceStartRequest
+	19, // 19: onemfive.plugin.v1.Service.Handle:input_type -> onemfive.plugin.v1.EnvelopeMsg
+	2,  // 20: onemfive.plugin.v1.Service.Stop:input_type -> onemfive.plugin.v1.Empty
+	19, // 21: onemfive.plugin.v1.ServiceHost.Send:input_type -> onemfive.plugin.v1.EnvelopeMsg
+	3,  // 22: onemfive.plugin.v1.Base.Info:output_type -> onemfive.plugin.v1.PluginInfo
+	2,  // 23: onemfive.plugin.v1.Base.Configure:output_type -> onemfive.plugin.v1.Empty
+	11, // 24: onemfive.plugin.v1.Transport.Start:output_type -> onemfive.plugin.v1.StartResponse
+	2,  // 25: onemfive.plugin.v1.Transport.Stop:output_type -> onemfive.plugin.v1.Empty
+	8,  // 26: onemfive.plugin.v1.Transport.Packets:output_type -> onemfive.plugin.v1.PacketBatch
+	9,  // 27: onemfive.plugin.v1.Transport.Events:output_type -> onemfive.plugin.v1.Event
+	2,  // 28: onemfive.plugin.v1.Transport.SendUnary:output_type -> onemfive.plugin.v1.Empty
+	14, // 29: onemfive.plugin.v1.Transport.Dial:output_type -> onemfive.plugin.v1.DialFrame
+	2,  // 30: onemfive.plugin.v1.Transport.Announce:output_type -> onemfive.plugin.v1.Empty
+	16, // 31: onemfive.plugin.v1.Transport.Discoveries:output_type -> onemfive.plugin.v1.Discovery
+	2,  // 32: onemfive.plugin.v1.Service.Start:output_type -> onemfive.plugin.v1.Empty
+	18, // 33: onemfive.plugin.v1.Service.Handle:output_type -> onemfive.plugin.v1.EnvelopeList
+	2,  // 34: onemfive.plugin.v1.Service.Stop:output_type -> onemfive.plugin.v1.Empty
+	2,  // 35: onemfive.plugin.v1.ServiceHost.Send:output_type -> onemfive.plugin.v1.Empty
+	22, // [22:36] is the sub-list for method output_type
+	8,  // [8:22] is the sub-list for method input_type
 	8,  // [8:8] is the sub-list for extension type_name
 	8,  // [8:8] is the sub-list for extension extendee
 	0,  // [0:8] is the sub-list for field type_name
@@ -1463,7 +1588,7 @@ func file_onemfive_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_onemfive_proto_rawDesc), len(file_onemfive_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -166,12 +166,14 @@ var Base_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	Transport_Start_FullMethodName     = "/onemfive.plugin.v1.Transport/Start"
-	Transport_Stop_FullMethodName      = "/onemfive.plugin.v1.Transport/Stop"
-	Transport_Packets_FullMethodName   = "/onemfive.plugin.v1.Transport/Packets"
-	Transport_Events_FullMethodName    = "/onemfive.plugin.v1.Transport/Events"
-	Transport_SendUnary_FullMethodName = "/onemfive.plugin.v1.Transport/SendUnary"
-	Transport_Dial_FullMethodName      = "/onemfive.plugin.v1.Transport/Dial"
+	Transport_Start_FullMethodName       = "/onemfive.plugin.v1.Transport/Start"
+	Transport_Stop_FullMethodName        = "/onemfive.plugin.v1.Transport/Stop"
+	Transport_Packets_FullMethodName     = "/onemfive.plugin.v1.Transport/Packets"
+	Transport_Events_FullMethodName      = "/onemfive.plugin.v1.Transport/Events"
+	Transport_SendUnary_FullMethodName   = "/onemfive.plugin.v1.Transport/SendUnary"
+	Transport_Dial_FullMethodName        = "/onemfive.plugin.v1.Transport/Dial"
+	Transport_Announce_FullMethodName    = "/onemfive.plugin.v1.Transport/Announce"
+	Transport_Discoveries_FullMethodName = "/onemfive.plugin.v1.Transport/Discoveries"
 )
 
 // TransportClient is the client API for Transport service.
@@ -186,6 +188,12 @@ type TransportClient interface {
 	// benchmark baseline for the Packets stream.
 	SendUnary(ctx context.Context, in *PacketBatch, opts ...grpc.CallOption) (*Empty, error)
 	Dial(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[DialFrame, DialFrame], error)
+	// Announce sets the record the transport advertises; Unimplemented when
+	// the plugin's transport is not an Announcer.
+	Announce(ctx context.Context, in *AnnounceRequest, opts ...grpc.CallOption) (*Empty, error)
+	// Discoveries streams the records the transport heard, for one session;
+	// opened before Start like Events.
+	Discoveries(ctx context.Context, in *EventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Discovery], error)
 }
 
 type transportClient struct {
@@ -271,6 +279,35 @@ func (c *transportClient) Dial(ctx context.Context, opts ...grpc.CallOption) (gr
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Transport_DialClient = grpc.BidiStreamingClient[DialFrame, DialFrame]
 
+func (c *transportClient) Announce(ctx context.Context, in *AnnounceRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, Transport_Announce_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *transportClient) Discoveries(ctx context.Context, in *EventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Discovery], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Transport_ServiceDesc.Streams[3], Transport_Discoveries_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[EventsRequest, Discovery]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Transport_DiscoveriesClient = grpc.ServerStreamingClient[Discovery]
+
 // TransportServer is the server API for Transport service.
 // All implementations must embed UnimplementedTransportServer
 // for forward compatibility.
@@ -283,6 +320,12 @@ type TransportServer interface {
 	// benchmark baseline for the Packets stream.
 	SendUnary(context.Context, *PacketBatch) (*Empty, error)
 	Dial(grpc.BidiStreamingServer[DialFrame, DialFrame]) error
+	// Announce sets the record the transport advertises; Unimplemented when
+	// the plugin's transport is not an Announcer.
+	Announce(context.Context, *AnnounceRequest) (*Empty, error)
+	// Discoveries streams the records the transport heard, for one session;
+	// opened before Start like Events.
+	Discoveries(*EventsRequest, grpc.ServerStreamingServer[Discovery]) error
 	mustEmbedUnimplementedTransportServer()
 }
 
@@ -310,6 +353,12 @@ func (UnimplementedTransportServer) SendUnary(context.Context, *PacketBatch) (*E
 }
 func (UnimplementedTransportServer) Dial(grpc.BidiStreamingServer[DialFrame, DialFrame]) error {
 	return status.Error(codes.Unimplemented, "method Dial not implemented")
+}
+func (UnimplementedTransportServer) Announce(context.Context, *AnnounceRequest) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method Announce not implemented")
+}
+func (UnimplementedTransportServer) Discoveries(*EventsRequest, grpc.ServerStreamingServer[Discovery]) error {
+	return status.Error(codes.Unimplemented, "method Discoveries not implemented")
 }
 func (UnimplementedTransportServer) mustEmbedUnimplementedTransportServer() {}
 func (UnimplementedTransportServer) testEmbeddedByValue()                   {}
@@ -411,6 +460,35 @@ func _Transport_Dial_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Transport_DialServer = grpc.BidiStreamingServer[DialFrame, DialFrame]
 
+func _Transport_Announce_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AnnounceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TransportServer).Announce(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Transport_Announce_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TransportServer).Announce(ctx, req.(*AnnounceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Transport_Discoveries_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(EventsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(TransportServer).Discoveries(m, &grpc.GenericServerStream[EventsRequest, Discovery]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Transport_DiscoveriesServer = grpc.ServerStreamingServer[Discovery]
+
 // Transport_ServiceDesc is the grpc.ServiceDesc for Transport service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -430,6 +508,10 @@ var Transport_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "SendUnary",
 			Handler:    _Transport_SendUnary_Handler,
 		},
+		{
+			MethodName: "Announce",
+			Handler:    _Transport_Announce_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -448,6 +530,11 @@ var Transport_ServiceDesc = grpc.ServiceDesc{
 			Handler:       _Transport_Dial_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
+		},
+		{
+			StreamName:    "Discoveries",
+			Handler:       _Transport_Discoveries_Handler,
+			ServerStreams: true,
 		},
 	},
 	Metadata: "onemfive.proto",

@@ -20,6 +20,12 @@
 //     so no event or packet emitted during Start is lost. After the host's
 //     Stop returns, every event and packet the plugin emitted before its
 //     Transport.Stop returned has been handed to the host.
+//   - Discovered peer records (transport.Discoverer) travel on their own
+//     server stream, opened with the others before Start and only when the
+//     host's Host is a Discoverer; the plugin buffers a bounded number and
+//     drops the oldest (counted) past it, since announcements repeat.
+//     Announce is a unary call that fails with ErrUnsupported when the
+//     plugin's transport is not a transport.Announcer.
 //   - A plugin that died (process gone, connection closed) makes every
 //     client method return an error wrapping ErrPluginGone.
 package wire

@@ -30,13 +30,14 @@ type run struct {
 	ctx    context.Context // ends at teardown; given to Host.Deliver
 	cancel context.CancelFunc
 
-	packets  pb.Transport_PacketsClient
-	reqs     chan *sendReq
-	creditCh chan struct{} // capacity 1: the deliverer returned credit
-	credit   atomic.Uint32
-	deliverQ chan []*pb.Packet
-	dropped  *atomic.Uint64
-	stopping atomic.Bool
+	packets     pb.Transport_PacketsClient
+	reqs        chan *sendReq
+	creditCh    chan struct{} // capacity 1: the deliverer returned credit
+	credit      atomic.Uint32
+	deliverQ    chan []*pb.Packet
+	dropped     *atomic.Uint64
+	droppedDisc *atomic.Uint64
+	stopping    atomic.Bool
 
 	mu      sync.Mutex
 	pending map[uint64]*sendReq // nil once failed

@@ -30,16 +30,18 @@ type TransportClient struct {
 	baseClient
 	rpc pb.TransportClient
 
-	life    sync.Mutex // serialises Start and Stop
-	mu      sync.Mutex // guards run
-	run     *run
-	session atomic.Uint64
-	dropped atomic.Uint64
+	life        sync.Mutex // serialises Start and Stop
+	mu          sync.Mutex // guards run
+	run         *run
+	session     atomic.Uint64
+	dropped     atomic.Uint64
+	droppedDisc atomic.Uint64
 }
 
 var (
 	_ transport.Transport = (*TransportClient)(nil)
 	_ transport.Dialer    = (*TransportClient)(nil)
+	_ transport.Announcer = (*TransportClient)(nil)
 )
 
 // NewTransportClient returns the host side client over conn.
@@ -103,6 +105,7 @@ func (c *TransportClient) open(ctx context.Context, h transport.Host) (*run, err
 		failed:   make(chan struct{}),
 		dropped:  &c.dropped,
 	}
+	r.droppedDisc = &c.droppedDisc
 	events, err := c.rpc.Events(sctx, &pb.EventsRequest{Session: id})
 	if err != nil {
 		cancel()
@@ -117,6 +120,17 @@ func (c *TransportClient) open(ctx context.Context, h transport.Host) (*run, err
 		return nil, clientErr(ctx, op, err)
 	}
 	r.packets = packets
+	if d, ok := h.(transport.Discoverer); ok {
+		// Only a host that takes discoveries asks for them; the plugin
+		// buffers a bounded number for hosts that never do.
+		ds, err := c.rpc.Discoveries(sctx, &pb.EventsRequest{Session: id})
+		if err != nil {
+			cancel()
+			return nil, clientErr(ctx, op, err)
+		}
+		r.wg.Add(1)
+		go r.readDiscoveries(ds, d)
+	}
 	r.wg.Add(4)
 	go r.readEvents(events)
 	go r.readPackets()

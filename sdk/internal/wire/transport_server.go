@@ -27,19 +27,21 @@ var errStopped = errors.New("transport stopped")
 // given to the transport, and the buffers its streams drain. Streams and the
 // Start RPC find it by id in any order, so nothing emitted early is lost.
 type session struct {
-	id       uint64
-	events   *eventQueue
-	deliverQ chan []*pb.Packet
-	done     chan struct{}
-	once     sync.Once
+	id          uint64
+	events      *eventQueue
+	discoveries *discoveryQueue
+	deliverQ    chan []*pb.Packet
+	done        chan struct{}
+	once        sync.Once
 }
 
 func newSession(id uint64) *session {
 	return &session{
-		id:       id,
-		events:   newEventQueue(),
-		deliverQ: make(chan []*pb.Packet, deliverQueueLen),
-		done:     make(chan struct{}),
+		id:          id,
+		events:      newEventQueue(),
+		discoveries: newDiscoveryQueue(),
+		deliverQ:    make(chan []*pb.Packet, deliverQueueLen),
+		done:        make(chan struct{}),
 	}
 }
 
@@ -47,6 +49,7 @@ func (s *session) close() {
 	s.once.Do(func() {
 		close(s.done)
 		s.events.close()
+		s.discoveries.close()
 	})
 }
 
