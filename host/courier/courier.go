@@ -42,9 +42,14 @@ type Handlers struct {
 	// Received is called once per newly stored envelope.
 	Received func(seq uint64, from node.ID, env *envelope.Envelope)
 	// Delivery is called when an outbound envelope is acknowledged
-	// (state "acked") or given up (state "expired").
-	Delivery func(id string, dest node.ID, state string)
+	// (state "acked", with the network the ack came over) or given up
+	// (state "expired").
+	Delivery func(id string, dest node.ID, network, state string)
 }
+
+// RouteFunc chooses the network and address to send a queued envelope to
+// its destination over, or says why none can be used now.
+type RouteFunc func(dest *node.Record, o store.Outgoing) (network, addr string, why error)
 
 // Options tune the courier. Zero values select the defaults.
 type Options struct {
@@ -55,7 +60,13 @@ type Options struct {
 	// Tick is how often the outbox is scanned without a nudge.
 	Tick time.Duration // default 500 ms
 	Now  func() time.Time
+	// Route chooses networks (the ManCon policy); nil means the first
+	// network in the destination's record that is ready here.
+	Route RouteFunc
 }
+
+// noRouteRetry bounds the wait of an envelope that had no route.
+const noRouteRetry = 2 * time.Second
 
 // Errors callers act on.
 var (
@@ -95,10 +106,15 @@ func New(id *node.Identity, st Store, nets Networks, h Handlers, opt Options, lo
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	if log == nil {
-		log = hclog.NewNullLogger()
+	c := &Courier{id: id, st: st, nets: nets, h: h, log: log, kick: make(chan struct{}, 1)}
+	if opt.Route == nil {
+		opt.Route = c.firstReady
 	}
-	return &Courier{id: id, st: st, nets: nets, h: h, opt: opt, log: log, kick: make(chan struct{}, 1)}
+	c.opt = opt
+	if c.log == nil {
+		c.log = hclog.NewNullLogger()
+	}
+	return c
 }
 
 // SetRecord sets the signed peer record sent along with envelopes so that
@@ -229,7 +245,7 @@ func (c *Courier) flush(ctx context.Context) {
 	for _, o := range expired {
 		c.log.Warn("envelope expired undelivered", "id", o.ID, "dest", node.ID(o.Dest).Short(), "attempts", o.Attempts)
 		if c.h.Delivery != nil {
-			c.h.Delivery(o.ID, node.ID(o.Dest), "expired")
+			c.h.Delivery(o.ID, node.ID(o.Dest), "", "expired")
 		}
 	}
 	for ctx.Err() == nil {
@@ -251,13 +267,22 @@ func (c *Courier) flush(ctx context.Context) {
 				}
 				peers[o.Dest] = p
 			}
+			next := c.backoff(o.Attempts + 1)
 			if p != nil {
-				if netw, addr, ok := c.route(p); ok {
+				netw, addr, why := c.opt.Route(p, o)
+				if why == nil {
 					k := [2]string{netw, addr}
 					batches[k] = append(batches[k], transport.Packet{Addr: addr, Data: o.Data})
+				} else {
+					if o.Attempts == 0 {
+						c.log.Info("no usable route yet; the envelope waits", "id", o.ID, "dest", p.ID.Short(), "why", why)
+					}
+					// Nothing was sent: look again soon, so the envelope
+					// leaves shortly after a route appears.
+					next = min(next, noRouteRetry)
 				}
 			}
-			if err := c.st.Reschedule(o.ID, now.Add(c.backoff(o.Attempts+1)), o.Attempts+1); err != nil {
+			if err := c.st.Reschedule(o.ID, now.Add(next), o.Attempts+1); err != nil {
 				c.log.Error("reschedule", "id", o.ID, "error", err)
 			}
 		}
@@ -272,13 +297,17 @@ func (c *Courier) flush(ctx context.Context) {
 	}
 }
 
-// route picks a network and address for a peer: the first network, in the
-// record's order, that is ready here. The ManCon policy engine replaces this.
-func (c *Courier) route(p *node.Record) (string, string, bool) {
+// ErrNoRoute is what the default route function says when no network in
+// the destination's record is ready here.
+var ErrNoRoute = errors.New("courier: no network in the destination's record is ready here")
+
+// firstReady picks the first network, in name order, of the destination's
+// record that is ready here: the route when no policy is given.
+func (c *Courier) firstReady(p *node.Record, _ store.Outgoing) (string, string, error) {
 	for _, netw := range sortedKeys(p.Addresses) {
 		if addrs := p.Addresses[netw]; len(addrs) > 0 && c.nets.Ready(netw) {
-			return netw, addrs[0], true
+			return netw, addrs[0], nil
 		}
 	}
-	return "", "", false
+	return "", "", ErrNoRoute
 }

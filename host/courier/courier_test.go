@@ -96,7 +96,7 @@ func newPeer(t *testing.T, w *wire, addr string, now func() time.Time) *peerT {
 			p.received = append(p.received, string(env.Payload))
 			p.mu.Unlock()
 		},
-		Delivery: func(id string, _ node.ID, state string) {
+		Delivery: func(id string, _ node.ID, _, state string) {
 			p.mu.Lock()
 			p.acked = append(p.acked, id+":"+state)
 			p.mu.Unlock()

@@ -38,7 +38,7 @@ func (c *Courier) HandlePacket(ctx context.Context, network string, pkt transpor
 				return fmt.Errorf("courier: ack %s: %w", id, err)
 			}
 			if found && c.h.Delivery != nil {
-				c.h.Delivery(id, "", "acked")
+				c.h.Delivery(id, "", network, "acked")
 			}
 		}
 		return nil

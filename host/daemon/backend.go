@@ -33,7 +33,8 @@ func transportEvent(network string, ev transport.Event) client.TransportEvent {
 
 func (b backend) Status(ctx context.Context) (client.Status, error) {
 	d := b.d
-	st := client.Status{NodeID: string(d.id.ID()), ManCon: d.cfg.ManCon.String(), EffectiveManCon: d.cfg.ManCon.String(),
+	snap := d.mc.Snapshot()
+	st := client.Status{NodeID: string(d.id.ID()), ManCon: snap.Base.String(), EffectiveManCon: snap.Effective.String(),
 		StartedAt: d.started, Version: Version}
 	for _, p := range d.sup.Status() {
 		ps := client.PluginStatus{Name: p.Name, Kind: string(p.Kind), Version: p.Version, State: string(p.State),
@@ -68,7 +69,13 @@ func (b backend) Send(ctx context.Context, env *envelope.Envelope) (client.SendR
 		}
 		return client.SendResult{ID: env.ID, Queued: true}, nil
 	}
+	if env.ManCon != envelope.ManConUnset {
+		b.d.levels.Store(env.ID, env.ManCon)
+	}
 	err := b.d.courier.Send(ctx, env)
+	if err != nil {
+		b.d.levels.Delete(env.ID)
+	}
 	switch {
 	case err == nil:
 		return client.SendResult{ID: env.ID, Queued: true}, nil

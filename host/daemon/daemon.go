@@ -17,6 +17,7 @@ import (
 	"github.com/onemfive/onemfive/host/config"
 	"github.com/onemfive/onemfive/host/courier"
 	"github.com/onemfive/onemfive/host/events"
+	"github.com/onemfive/onemfive/host/mancon"
 	"github.com/onemfive/onemfive/host/node"
 	"github.com/onemfive/onemfive/host/store"
 	"github.com/onemfive/onemfive/host/supervisor"
@@ -58,16 +59,20 @@ type Daemon struct {
 	svcStage *bus.Stage[serviceCall]
 	hub      events.Hub[client.Event]
 	courier  *courier.Courier
+	mc       *mancon.Engine
+	levels   sync.Map // envelope id → requested envelope.ManCon, while queued
 	sup      *supervisor.Supervisor
 	api      *api.Server
 	apiAddr  string
 
-	runCancel context.CancelFunc
-	runWG     sync.WaitGroup
-	started   time.Time
-	rejected  uint64 // packets that did not open/parse, under recMu
-	recMu     sync.Mutex
-	record    []byte
+	runCancel    context.CancelFunc
+	policyCancel context.CancelFunc
+	runWG        sync.WaitGroup
+	policyWG     sync.WaitGroup
+	started      time.Time
+	rejected     uint64 // packets that did not open/parse, under recMu
+	recMu        sync.Mutex
+	record       []byte
 }
 
 // New prepares a daemon; nothing runs until Start.
@@ -80,6 +85,7 @@ func New(cfg *config.Config, opt Options, log hclog.Logger) *Daemon {
 		{"datadir", d.startDataDir, nil},
 		{"store", d.startStore, d.stopStore},
 		{"identity", d.startIdentity, nil},
+		{"policy", d.startPolicy, d.stopPolicy},
 		{"bus", d.startBus, d.stopBus},
 		{"courier", d.startCourier, d.stopCourier},
 		{"plugins", d.startPlugins, d.stopPlugins},
@@ -170,11 +176,15 @@ func (d *Daemon) stopBus(ctx context.Context) error {
 func (d *Daemon) startCourier(ctx context.Context) error {
 	d.courier = courier.New(d.id, d.store, networks{d}, courier.Handlers{
 		Received: d.onReceived,
-		Delivery: func(id string, dest node.ID, state string) {
+		Delivery: func(id string, dest node.ID, network, state string) {
+			d.levels.Delete(id)
+			if state == "acked" && network != "" {
+				d.mc.Success(network)
+			}
 			d.hub.Publish(client.Event{Type: client.EventDelivery, Time: time.Now(), Message: state,
-				Data: map[string]any{"id": id, "state": state, "dest": string(dest)}})
+				Data: map[string]any{"id": id, "state": state, "dest": string(dest), "network": network}})
 		},
-	}, courier.Options{}, d.log.Named("courier"))
+	}, courier.Options{Route: d.route}, d.log.Named("courier"))
 	if err := d.refreshRecord(); err != nil {
 		return err
 	}
@@ -286,6 +296,7 @@ func (d *Daemon) onReceived(seq uint64, from node.ID, env *envelope.Envelope) {
 }
 
 func (d *Daemon) onTransportEvent(network string, ev transport.Event) {
+	d.onNetworkEvent(network, ev)
 	te := transportEvent(network, ev)
 	d.hub.Publish(client.Event{Type: client.EventTransport, Time: te.Time, Transport: &te})
 }
@@ -303,6 +314,7 @@ func (d *Daemon) onPluginState(name string, st supervisor.State, err error) {
 		d.log.Info("plugin state", "plugin", name, "state", st)
 	}
 	d.hub.Publish(client.Event{Type: client.EventPlugin, Time: time.Now(), Message: msg, Data: data})
+	d.onNetworkState(name, st, err)
 	if st == supervisor.StateReady && d.courier != nil {
 		if err := d.refreshRecord(); err != nil {
 			d.log.Error("refresh node record", "error", err)

@@ -60,7 +60,18 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	log.Info("ready", "node", d.NodeID(), "api", d.APIAddr(), "data_dir", cfg.DataDir, "startup", time.Since(t0).Round(time.Millisecond))
-	<-ctx.Done()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-hup:
+			log.Info("SIGHUP: reloading the policy")
+			_ = d.Reload() // refused edits are logged and reported as events
+		}
+	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
