@@ -32,6 +32,8 @@ type Options struct {
 	Env      map[string]string // extra environment for the daemon
 	// Wrap, if set, prefixes the daemon command (e.g. "ip netns exec NS").
 	Wrap []string
+	// Config is extra top-level HCL for config.hcl (mancon, policies ...).
+	Config string
 }
 
 // Host is one onemfived process with its own directories.
@@ -64,6 +66,7 @@ func NewHost(tb testing.TB, name string, o Options) *Host {
 		o.LogLevel = "debug"
 	}
 	cfg := fmt.Sprintf("data_dir = %q\nplugin_dir = %q\nlog_level = %q\napi {\n  listen = \"127.0.0.1:0\"\n}\n", h.DataDir, h.PluginDir, o.LogLevel)
+	cfg += o.Config + "\n"
 	for _, p := range o.Plugins {
 		if p.Binary != "" {
 			h.Install(p.Binary)
