@@ -29,8 +29,9 @@ var (
 // Transport is the direct TCP transport. Create it with New. Its methods
 // are safe for concurrent use.
 type Transport struct {
-	log hclog.Logger
-	cfg settings
+	log   hclog.Logger
+	cfg   settings
+	given net.Listener // from WithListener, used by Start instead of listening
 
 	sent, received, dropped atomic.Uint64
 
@@ -64,6 +65,13 @@ type Option func(*Transport)
 // hclog lines on stderr, which the plugin host reads.
 func WithLogger(l hclog.Logger) Option {
 	return func(t *Transport) { t.log = l }
+}
+
+// WithListener makes Start accept on ln instead of listening on the
+// configured address: a transport that chooses its own advertised addresses
+// (package lan) binds first to learn the port. Stop closes ln.
+func WithListener(ln net.Listener) Option {
+	return func(t *Transport) { t.given = ln }
 }
 
 // New returns an unstarted transport with default settings.
@@ -136,8 +144,11 @@ func (t *Transport) Start(ctx context.Context, h transport.Host) ([]string, erro
 	}
 	t.host = h
 	t.event(transport.Event{State: transport.StateStarting, Phase: "listen", Summary: "listening on " + t.cfg.listen})
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", t.cfg.listen)
+	ln, err := t.given, error(nil)
+	if ln == nil {
+		var lc net.ListenConfig
+		ln, err = lc.Listen(ctx, "tcp", t.cfg.listen)
+	}
 	if err != nil {
 		err = fmt.Errorf("direct: listen: %w", err)
 		t.event(transport.Event{State: transport.StateFailed, Phase: "listen", Reason: err.Error()})
