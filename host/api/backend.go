@@ -38,6 +38,14 @@ type Backend interface {
 	AddPeer(ctx context.Context, record string) (client.PeerInfo, error)
 	// Peers lists known peers.
 	Peers(ctx context.Context) ([]client.PeerInfo, error)
+	// ManCon returns the node's ManCon state.
+	ManCon(ctx context.Context) (client.ManConStatus, error)
+	// SetManCon sets the base level (a level name; ErrInvalid if unknown).
+	SetManCon(ctx context.Context, level string) (client.ManConStatus, error)
+	// Explain evaluates the policy for kind and destination at level (may
+	// be empty) against live state. A plan without a usable route is not an
+	// error: Explanation.NoRoute says so.
+	Explain(ctx context.Context, kind, to, level string) (client.Explanation, error)
 }
 
 // Errors a Backend wraps to choose the HTTP status.

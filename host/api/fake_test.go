@@ -29,6 +29,7 @@ type fakeBackend struct {
 	preload []client.Event
 	newSub  chan struct{} // receives one value per Subscribe
 	err     error         // returned by every method when set
+	base    string
 }
 
 func newFake() *fakeBackend { return &fakeBackend{newSub: make(chan struct{}, 16)} }
@@ -159,6 +160,37 @@ func (f *fakeBackend) Peers(ctx context.Context) ([]client.PeerInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]client.PeerInfo(nil), f.peers...), nil
+}
+
+func (f *fakeBackend) ManCon(ctx context.Context) (client.ManConStatus, error) {
+	if f.err != nil {
+		return client.ManConStatus{}, f.err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b := f.base
+	if b == "" {
+		b = "HIGH"
+	}
+	return client.ManConStatus{Base: b, Ratchet: b, Effective: b}, nil
+}
+
+func (f *fakeBackend) SetManCon(ctx context.Context, level string) (client.ManConStatus, error) {
+	m, err := envelope.ParseManCon(level)
+	if err != nil {
+		return client.ManConStatus{}, fmt.Errorf("%w: %w", api.ErrInvalid, err)
+	}
+	f.mu.Lock()
+	f.base = m.String()
+	f.mu.Unlock()
+	return f.ManCon(ctx)
+}
+
+func (f *fakeBackend) Explain(ctx context.Context, kind, to, level string) (client.Explanation, error) {
+	if f.err != nil {
+		return client.Explanation{}, f.err
+	}
+	return client.Explanation{Level: "HIGH", Kind: kind, Routes: []string{"direct to " + to}, Explain: []string{"fake"}}, nil
 }
 
 var _ api.Backend = (*fakeBackend)(nil)

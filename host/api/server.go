@@ -67,6 +67,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/v1/events", s.handleEvents)
 	mux.HandleFunc("/v1/node", s.handleNode)
 	mux.HandleFunc("/v1/peers", s.handlePeers)
+	mux.HandleFunc("/v1/mancon", s.handleManCon)
+	mux.HandleFunc("/v1/explain", s.handleExplain)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, client.CodeNotFound, "no such endpoint: "+r.URL.Path)
 	})

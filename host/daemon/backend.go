@@ -11,6 +11,7 @@ import (
 	"github.com/onemfive/onemfive/host/courier"
 	"github.com/onemfive/onemfive/host/node"
 	"github.com/onemfive/onemfive/host/seal"
+	policy "github.com/onemfive/onemfive/policies"
 	"github.com/onemfive/onemfive/sdk/client"
 	"github.com/onemfive/onemfive/sdk/envelope"
 	"github.com/onemfive/onemfive/sdk/service"
@@ -147,4 +148,73 @@ func (b backend) Peers(ctx context.Context) ([]client.PeerInfo, error) {
 		return 0
 	})
 	return out, nil
+}
+
+func (b backend) ManCon(ctx context.Context) (client.ManConStatus, error) {
+	s := b.d.mc.Snapshot()
+	out := client.ManConStatus{Base: s.Base.String(), Ratchet: s.Ratchet.String(), Effective: s.Effective.String(),
+		Blocked: s.Blocked, PolicyFiles: s.Files, Networks: map[string]client.NetworkState{}}
+	for n, st := range s.Networks {
+		out.Networks[n] = client.NetworkState{Status: st.Status.String(), Since: st.Since, Why: st.Why}
+	}
+	return out, nil
+}
+
+func (b backend) SetManCon(ctx context.Context, level string) (client.ManConStatus, error) {
+	m, err := envelope.ParseManCon(level)
+	if err != nil {
+		return client.ManConStatus{}, fmt.Errorf("%w: %w", api.ErrInvalid, err)
+	}
+	if err := b.d.mc.SetBase(m); err != nil {
+		return client.ManConStatus{}, fmt.Errorf("%w: %w", api.ErrInvalid, err)
+	}
+	b.d.courier.Nudge()
+	return b.ManCon(ctx)
+}
+
+func (b backend) Explain(ctx context.Context, kind, to, level string) (client.Explanation, error) {
+	req := policy.Request{Kind: envelope.Kind(kind), To: to}
+	if level != "" {
+		m, err := envelope.ParseManCon(level)
+		if err != nil {
+			return client.Explanation{}, fmt.Errorf("%w: %w", api.ErrInvalid, err)
+		}
+		req.ManCon = m
+	}
+	plan, err := b.d.mc.Plan(req, b.policyPeers())
+	if err != nil && !errors.Is(err, policy.ErrNoRoute) {
+		return client.Explanation{}, fmt.Errorf("%w: %w", api.ErrInvalid, err)
+	}
+	ex := client.Explanation{Level: plan.Level.String(), Kind: string(plan.Kind), Rule: plan.Rule, Explain: plan.Explain,
+		NoRoute: errors.Is(err, policy.ErrNoRoute)}
+	for _, r := range plan.Routes {
+		ex.Routes = append(ex.Routes, r.String())
+	}
+	for _, f := range plan.OnFailure {
+		ex.OnFailure = append(ex.OnFailure, string(f.Action))
+	}
+	return ex, nil
+}
+
+// policyPeers describes the known peers for the policy: their networks are
+// those their records list addresses for.
+func (b backend) policyPeers() []policy.Peer {
+	all, err := b.d.store.Peers()
+	if err != nil {
+		return nil
+	}
+	var out []policy.Peer
+	for _, raw := range all {
+		r, err := node.DecodeRecord(raw)
+		if err != nil {
+			continue
+		}
+		p := policy.Peer{ID: string(r.ID)}
+		for n := range r.Addresses {
+			p.Networks = append(p.Networks, n)
+		}
+		slices.Sort(p.Networks)
+		out = append(out, p)
+	}
+	return out
 }

@@ -94,6 +94,15 @@ func TestEscalationMovesTraffic(t *testing.T) {
 		t.Fatalf("after the block A is %s/%s, want base LOW, effective HIGH", st.ManCon, st.EffectiveManCon)
 	}
 
+	mc, err := a.C.ManCon(ctx)
+	if err != nil || len(mc.Blocked) != 1 || mc.Blocked[0] != "veil" || mc.Networks["veil"].Status != "blocked" || len(mc.PolicyFiles) != 1 {
+		t.Fatalf("mancon state %+v %v", mc, err)
+	}
+	ex, err := a.C.Explain(ctx, "p2p", b.ID, "")
+	if err != nil || ex.Level != "HIGH" || len(ex.Routes) == 0 || !strings.HasPrefix(ex.Routes[0], "direct") {
+		t.Fatalf("live explanation %+v %v", ex, err)
+	}
+
 	// Traffic now moves over direct.
 	veilBefore := size(a.veilTap)
 	a.Send(b.Host, "over-direct")
@@ -112,5 +121,9 @@ func TestEscalationMovesTraffic(t *testing.T) {
 	a.WaitPlugin("veil", "ready", 30*time.Second)
 	if st := a.Status(); st.EffectiveManCon != "HIGH" {
 		t.Fatalf("level fell to %s as soon as the block cleared", st.EffectiveManCon)
+	}
+	// The user can raise the base; the effective level follows at once.
+	if mc, err := a.C.SetManCon(ctx, "NEO"); err != nil || mc.Base != "NEO" || mc.Effective != "NEO" {
+		t.Fatalf("set NEO: %+v %v", mc, err)
 	}
 }

@@ -237,3 +237,29 @@ func decodeError(resp *http.Response) error {
 	}
 	return e
 }
+
+// ManCon returns the node's ManCon state.
+func (c *Client) ManCon(ctx context.Context) (ManConStatus, error) {
+	var out ManConStatus
+	err := c.do(ctx, http.MethodGet, "/v1/mancon", nil, &out)
+	return out, err
+}
+
+// SetManCon sets the node's base level (LOW ... NEO).
+func (c *Client) SetManCon(ctx context.Context, level string) (ManConStatus, error) {
+	var out ManConStatus
+	err := c.do(ctx, http.MethodPut, "/v1/mancon", ManConRequest{Level: level}, &out)
+	return out, err
+}
+
+// Explain evaluates the policy for a destination against the node's live
+// network state. kind is web or p2p; level may be empty.
+func (c *Client) Explain(ctx context.Context, kind, to, level string) (Explanation, error) {
+	q := url.Values{"kind": {kind}, "to": {to}}
+	if level != "" {
+		q.Set("level", level)
+	}
+	var out Explanation
+	err := c.do(ctx, http.MethodGet, "/v1/explain?"+q.Encode(), nil, &out)
+	return out, err
+}

@@ -146,3 +146,38 @@ type InboxPage struct {
 type PeerList struct {
 	Peers []PeerInfo `json:"peers"`
 }
+
+// ManConStatus is the node's ManCon state: the base level the user set, the
+// escalated (ratchet) level, the effective level in force and why.
+type ManConStatus struct {
+	Base      string                  `json:"base"`
+	Ratchet   string                  `json:"ratchet"`
+	Effective string                  `json:"effective"`
+	Blocked   []string                `json:"blocked,omitempty"`  // networks reported blocked now
+	Networks  map[string]NetworkState `json:"networks,omitempty"` // as the transports report them
+	// PolicyFiles are the policy files in force; empty means the built-in policy.
+	PolicyFiles []string `json:"policy_files,omitempty"`
+}
+
+// NetworkState is one network's state as the policy engine sees it.
+type NetworkState struct {
+	Status string    `json:"status"` // absent, ready, bootstrapping, blocked
+	Since  time.Time `json:"since"`
+	Why    string    `json:"why,omitempty"`
+}
+
+// ManConRequest is the body of PUT /v1/mancon.
+type ManConRequest struct {
+	Level string `json:"level"`
+}
+
+// Explanation is a routing plan evaluated against the node's live state.
+type Explanation struct {
+	Level     string   `json:"level"`
+	Kind      string   `json:"kind"`
+	Rule      string   `json:"rule"`   // file:line:col of the policy rule used
+	Routes    []string `json:"routes"` // in the order they would be tried
+	OnFailure []string `json:"on_failure,omitempty"`
+	Explain   []string `json:"explain"` // every choice and every skipped option
+	NoRoute   bool     `json:"no_route,omitempty"`
+}

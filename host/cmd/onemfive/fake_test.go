@@ -25,9 +25,36 @@ type fakeBackend struct {
 	peers  []client.PeerInfo
 	subs   []chan client.Event
 	newSub chan struct{}
+	base   string
 }
 
 var _ api.Backend = (*fakeBackend)(nil)
+
+func (f *fakeBackend) ManCon(ctx context.Context) (client.ManConStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b := f.base
+	if b == "" {
+		b = "HIGH"
+	}
+	return client.ManConStatus{Base: b, Ratchet: b, Effective: "EXTREME", Blocked: []string{"tor"},
+		Networks: map[string]client.NetworkState{"tor": {Status: "blocked", Why: "bootstrap stuck"}}}, nil
+}
+
+func (f *fakeBackend) SetManCon(ctx context.Context, level string) (client.ManConStatus, error) {
+	m, err := envelope.ParseManCon(level)
+	if err != nil {
+		return client.ManConStatus{}, fmt.Errorf("%w: %w", api.ErrInvalid, err)
+	}
+	f.mu.Lock()
+	f.base = m.String()
+	f.mu.Unlock()
+	return f.ManCon(ctx)
+}
+
+func (f *fakeBackend) Explain(ctx context.Context, kind, to, level string) (client.Explanation, error) {
+	return client.Explanation{Level: "HIGH", Kind: kind, Routes: []string{"direct to " + to}, Explain: []string{"live"}}, nil
+}
 
 func item(seq uint64, text string) client.InboxItem {
 	return client.InboxItem{Seq: seq, From: "node-a", Received: time.Unix(1700000000+int64(seq), 0).UTC(),

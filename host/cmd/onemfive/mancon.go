@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	policy "github.com/onemfive/onemfive/policies"
+	"github.com/onemfive/onemfive/sdk/client"
 	"github.com/onemfive/onemfive/sdk/envelope"
 )
 
@@ -71,33 +73,75 @@ func cmdManConRecommend(_ context.Context, a *app, args []string) error {
 	return nil
 }
 
-// errNoManConAPI is returned by mancon get and set until the daemon's API
-// has ManCon endpoints (sdk/client has no ManCon methods yet).
-var errNoManConAPI = errors.New("not supported by this daemon yet: its API has no ManCon endpoint; " +
-	"set the base level with 'mancon' in the config file, ONEMFIVE_MANCON or the daemon's --mancon flag and restart it " +
-	"('onemfive status' shows the base and effective level)")
-
-func cmdManConGet(_ context.Context, a *app, args []string) error {
-	fs := a.flags("mancon get", "mancon get")
+func cmdManConGet(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("mancon get", "mancon get [--json]")
+	asJSON := fs.Bool("json", false, "print the state as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		return usagef("mancon get takes no arguments")
 	}
-	return errNoManConAPI
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	st, err := c.ManCon(ctx)
+	if err != nil {
+		return err
+	}
+	return printManCon(a, st, *asJSON)
 }
 
-func cmdManConSet(_ context.Context, a *app, args []string) error {
-	fs := a.flags("mancon set", "mancon set LEVEL\n\nLEVEL is LOW, MEDIUM, HIGH, VERYHIGH, EXTREME or NEO.")
+func cmdManConSet(ctx context.Context, a *app, args []string) error {
+	fs := a.flags("mancon set", "mancon set LEVEL [--json]\n\nLEVEL is LOW, MEDIUM, HIGH, VERYHIGH, EXTREME or NEO. It sets the\nbase level until the daemon restarts; the effective level never falls\nbelow what current blocks imply.")
+	asJSON := fs.Bool("json", false, "print the state as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return usagef("mancon set takes one LEVEL (LOW, MEDIUM, HIGH, VERYHIGH, EXTREME or NEO)")
 	}
-	if _, err := envelope.ParseManCon(fs.Arg(0)); err != nil {
+	level, err := envelope.ParseManCon(fs.Arg(0))
+	if err != nil {
 		return usagef("%v", err)
 	}
-	return errNoManConAPI
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	st, err := c.SetManCon(ctx, level.String())
+	if err != nil {
+		return err
+	}
+	return printManCon(a, st, *asJSON)
+}
+
+func printManCon(a *app, st client.ManConStatus, asJSON bool) error {
+	if asJSON {
+		return writeJSON(a.stdout, st)
+	}
+	fmt.Fprintf(a.stdout, "effective: %s\nbase:      %s\nratchet:   %s\n", st.Effective, st.Base, st.Ratchet)
+	if len(st.Blocked) > 0 {
+		fmt.Fprintf(a.stdout, "blocked:   %s\n", strings.Join(st.Blocked, ", "))
+	}
+	names := make([]string, 0, len(st.Networks))
+	for n := range st.Networks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		ns := st.Networks[n]
+		line := fmt.Sprintf("network %-8s %s", n, ns.Status)
+		if ns.Why != "" {
+			line += " (" + ns.Why + ")"
+		}
+		fmt.Fprintln(a.stdout, line)
+	}
+	if len(st.PolicyFiles) == 0 {
+		fmt.Fprintln(a.stdout, "policy:    built-in default")
+	} else {
+		fmt.Fprintf(a.stdout, "policy:    %s\n", strings.Join(st.PolicyFiles, ", "))
+	}
+	return nil
 }

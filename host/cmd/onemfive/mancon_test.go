@@ -53,11 +53,29 @@ func TestManConRecommend(t *testing.T) {
 	}
 }
 
-func TestManConGetSetNotSupported(t *testing.T) {
-	for _, args := range [][]string{{"mancon", "get"}, {"mancon", "set", "veryhigh"}} {
-		r := offline(t, args...)
-		if r.code != 1 || !strings.Contains(r.stderr, "not supported by this daemon yet") {
-			t.Errorf("%q: exit %d stderr %q", args, r.code, r.stderr)
-		}
+func TestManConGetSet(t *testing.T) {
+	e := newEnv(t)
+	r := e.run(t, "", "mancon", "get")
+	if r.code != 0 || !strings.Contains(r.stdout, "effective: EXTREME") || !strings.Contains(r.stdout, "network tor      blocked (bootstrap stuck)") {
+		t.Fatalf("get: %+v", r)
+	}
+	r = e.run(t, "", "mancon", "set", "veryhigh")
+	if r.code != 0 || !strings.Contains(r.stdout, "base:      VERYHIGH") {
+		t.Fatalf("set: %+v", r)
+	}
+	if r := e.run(t, "", "mancon", "set", "ultra"); r.code != 2 {
+		t.Fatalf("bad level: %+v", r)
+	}
+	// Without a daemon the commands fail with the reason.
+	if r := offline(t, "mancon", "get"); r.code != 1 || r.stderr == "" {
+		t.Fatalf("offline get: %+v", r)
+	}
+}
+
+func TestPolicyExplainLive(t *testing.T) {
+	e := newEnv(t)
+	r := e.run(t, "", "policy", "explain", "--live", "--kind", "web", "example.org")
+	if r.code != 0 || !strings.Contains(r.stdout, "route 1: direct to example.org") || !strings.Contains(r.stdout, "  - live") {
+		t.Fatalf("live explain: %+v", r)
 	}
 }

@@ -112,13 +112,15 @@ Shows the plan the policy makes for a destination (a URL or host for web, a
 DID, node id or service name otherwise) and why. It works offline against
 network states and peers given by flags: by default every network the policy
 knows is ready and no peers are known, so steps that must go through a peer
-are skipped unless you describe one with --peer. (Live network states and
-peers from a running daemon will be used once the daemon's API exposes them.)
+are skipped unless you describe one with --peer. With --live it asks the
+running daemon instead, which uses its policy, its networks' reported states,
+its ratchet and the peers it knows.
 
 Exit status 1 when the policy has no usable route; the explanation says why.`
 
-func cmdPolicyExplain(_ context.Context, a *app, args []string) error {
+func cmdPolicyExplain(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("policy explain", explainSynopsis)
+	live := fs.Bool("live", false, "ask the running daemon (its policy, network states and peers) instead of the flags")
 	level := fs.String("level", "", "the level the envelope asks for (default: none, so base, blocks and the policy default decide)")
 	kind := fs.String("kind", "", "traffic kind: web, p2p or service (required)")
 	base := fs.String("base", "", "the node's base level (config mancon; default: unset)")
@@ -135,6 +137,9 @@ func cmdPolicyExplain(_ context.Context, a *app, args []string) error {
 	}
 	if fs.NArg() != 1 || strings.TrimSpace(fs.Arg(0)) == "" {
 		return usagef("policy explain takes one DESTINATION")
+	}
+	if *live {
+		return explainLive(ctx, a, strings.ToLower(*kind), fs.Arg(0), *level, *asJSON)
 	}
 	req := policy.Request{To: fs.Arg(0)}
 	switch k := envelope.Kind(strings.ToLower(*kind)); k {
@@ -394,4 +399,39 @@ func explainJSON(p *policy.Policy, st policy.State, pl policy.Plan, err error) e
 		out.NoRoute, out.Error = errors.Is(err, policy.ErrNoRoute), err.Error()
 	}
 	return out
+}
+
+// explainLive asks the daemon to evaluate its policy against its live state.
+func explainLive(ctx context.Context, a *app, kind, to, level string, asJSON bool) error {
+	if kind == "" {
+		return usagef("policy explain needs --kind web, p2p or service")
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	ex, err := c.Explain(ctx, kind, to, level)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		if err := writeJSON(a.stdout, ex); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(a.stdout, "level %s %s, rule %s\n", ex.Level, ex.Kind, ex.Rule)
+		for i, r := range ex.Routes {
+			fmt.Fprintf(a.stdout, "route %d: %s\n", i+1, r)
+		}
+		if len(ex.OnFailure) > 0 {
+			fmt.Fprintf(a.stdout, "on failure: %s\n", strings.Join(ex.OnFailure, ", "))
+		}
+		for _, l := range ex.Explain {
+			fmt.Fprintf(a.stdout, "  - %s\n", l)
+		}
+	}
+	if ex.NoRoute {
+		return errors.New("no usable route now (see the explanation)")
+	}
+	return nil
 }
