@@ -1,12 +1,14 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -72,6 +74,7 @@ type Daemon struct {
 	started      time.Time
 	rejected     uint64 // packets that did not open/parse, under recMu
 	recMu        sync.Mutex
+	annMu        sync.Mutex // serialises announce
 	record       []byte
 }
 
@@ -206,6 +209,7 @@ func (d *Daemon) startPlugins(ctx context.Context) error {
 	d.sup = supervisor.New(reg, supervisor.Callbacks{
 		Packets:     d.onPackets,
 		Event:       d.onTransportEvent,
+		Discovered:  d.onDiscovered,
 		State:       d.onPluginState,
 		ServiceSend: d.onServiceSend,
 	}, supervisor.Options{DataDir: d.cfg.DataDir}, d.log)
@@ -260,6 +264,9 @@ func (d *Daemon) refreshRecord() error {
 	d.record = rec
 	d.recMu.Unlock()
 	d.courier.SetRecord(rec)
+	if d.sup != nil {
+		go d.announce(rec)
+	}
 	return nil
 }
 
@@ -293,6 +300,44 @@ func (d *Daemon) onReceived(seq uint64, from node.ID, env *envelope.Envelope) {
 			}
 		}
 	}
+}
+
+// announce hands rec to the transports that advertise this node to nearby
+// peers, unless a newer record has replaced it meanwhile (that one is on
+// its way). annMu keeps announcements in order.
+func (d *Daemon) announce(rec []byte) {
+	d.annMu.Lock()
+	defer d.annMu.Unlock()
+	if !bytes.Equal(rec, d.currentRecord()) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.sup.Announce(ctx, rec); err != nil {
+		d.log.Warn("announce node record", "error", err)
+	}
+}
+
+// onDiscovered stores a record a transport heard from a nearby peer: the
+// courier verifies it and keeps the newest by Issued.
+func (d *Daemon) onDiscovered(ctx context.Context, network, addr string, record []byte) error {
+	r, err := d.courier.AddPeer(record)
+	if err != nil {
+		d.log.Debug("discovered record rejected", "network", network, "addr", addr, "error", err)
+		return err
+	}
+	d.courier.Nudge()
+	nets := make([]string, 0, len(r.Addresses))
+	for n := range r.Addresses {
+		nets = append(nets, n)
+	}
+	slices.Sort(nets)
+	d.log.Info("peer discovered", "network", network, "addr", addr, "peer", r.ID.Short(), "networks", nets)
+	te := client.TransportEvent{Time: time.Now(), Plugin: network, State: transport.StateReady.String(), Phase: "peer_discovered",
+		Summary: fmt.Sprintf("peer %s at %s reaches %v", r.ID.Short(), addr, nets)}
+	d.hub.Publish(client.Event{Type: client.EventTransport, Time: te.Time, Transport: &te,
+		Data: map[string]any{"peer": string(r.ID), "addr": addr, "networks": nets}})
+	return nil
 }
 
 func (d *Daemon) onTransportEvent(network string, ev transport.Event) {

@@ -245,7 +245,11 @@ func (m *managed) launch(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("supervisor: plugin %s: dispense transport: %w", name, err)
 		}
-		addrs, err := tr.Start(ctx, &transportHost{m: m})
+		var th transport.Host = &transportHost{m: m}
+		if m.sup.cb.Discovered != nil {
+			th = &discoveringHost{transportHost{m: m}}
+		}
+		addrs, err := tr.Start(ctx, th)
 		if err != nil {
 			return fmt.Errorf("supervisor: plugin %s: start: %w", name, err)
 		}
@@ -369,6 +373,16 @@ func (h *transportHost) Deliver(ctx context.Context, pkts []transport.Packet) er
 		return nil
 	}
 	return h.m.sup.cb.Packets(ctx, h.m.spec.Name, pkts)
+}
+
+// discoveringHost is a transportHost that also takes discovered peers, given
+// to transports when the host has a Discovered callback.
+type discoveringHost struct{ transportHost }
+
+var _ transport.Discoverer = (*discoveringHost)(nil)
+
+func (h *discoveringHost) Discovered(ctx context.Context, addr string, record []byte) error {
+	return h.m.sup.cb.Discovered(ctx, h.m.spec.Name, addr, record)
 }
 
 func (h *transportHost) Event(ev transport.Event) {

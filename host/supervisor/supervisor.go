@@ -51,6 +51,11 @@ type Callbacks struct {
 	Event func(network string, ev transport.Event)
 	// State is told when a plugin's lifecycle state changes.
 	State func(name string, st State, err error)
+	// Discovered receives a peer record a transport heard from a nearby
+	// peer at a transport address of that network (transport.Discoverer).
+	// The callee verifies it. Nil: transports are not asked for
+	// discoveries.
+	Discovered func(ctx context.Context, network, addr string, record []byte) error
 	// ServiceSend receives envelopes a service plugin puts on the bus.
 	ServiceSend func(ctx context.Context, service string, env *envelope.Envelope) error
 }
@@ -197,6 +202,32 @@ func (s *Supervisor) Service(name string) (service.Service, error) {
 		return nil, fmt.Errorf("supervisor: service %s: %w", name, ErrPluginGone)
 	}
 	return svc, nil
+}
+
+// Announce hands record, this node's signed peer record, to every running
+// transport that announces itself to nearby peers (capability "announce").
+func (s *Supervisor) Announce(ctx context.Context, record []byte) error {
+	s.mu.RLock()
+	all := make([]*managed, 0, len(s.all))
+	for _, m := range s.all {
+		all = append(all, m)
+	}
+	s.mu.RUnlock()
+	var errs []error
+	for _, m := range all {
+		m.mu.Lock()
+		announces := slices.Contains(m.info.Capabilities, "announce")
+		m.mu.Unlock()
+		if !announces {
+			continue
+		}
+		if tr := m.transport(); tr != nil {
+			if err := tr.Announce(ctx, record); err != nil {
+				errs = append(errs, fmt.Errorf("supervisor: announce on %s: %w", m.spec.Name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Addresses returns each ready transport's local addresses, by network.
