@@ -74,6 +74,9 @@ func CLI(tb testing.TB) string { return Build(tb, "./host/cmd/onemfive", "onemfi
 // Direct builds the direct transport plugin.
 func Direct(tb testing.TB) string { return Build(tb, "./plugins/direct", "onemfive-transport-direct") }
 
+// LAN builds the lan transport plugin.
+func LAN(tb testing.TB) string { return Build(tb, "./plugins/lan", "onemfive-transport-lan") }
+
 // RunCLI runs the onemfive CLI (60 s at most) and returns its stdout; a
 // non-zero exit fails the test.
 func RunCLI(tb testing.TB, args ...string) string {

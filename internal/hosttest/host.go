@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -118,6 +119,10 @@ func (h *Host) Start() {
 		}
 	}()
 	go func() { cmd.Wait(); close(h.done) }()
+	if len(h.opt.Wrap) > 0 {
+		h.waitWrapped()
+		return
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		c, err := client.FromDataDir(h.DataDir)
@@ -141,6 +146,48 @@ func (h *Host) Start() {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// waitWrapped waits for a wrapped daemon (in another network namespace,
+// say, where this process cannot reach its API) through the CLI run with
+// the same wrapper. h.C stays nil: use h.CLI.
+func (h *Host) waitWrapped() {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := h.CLI("status", "--json")
+		if err == nil {
+			var st client.Status
+			if err = json.Unmarshal([]byte(out), &st); err == nil {
+				h.ID = st.NodeID
+				return
+			}
+		}
+		select {
+		case <-h.done:
+			h.TB.Fatalf("%s: daemon exited during start:\n%s", h.Name, h.Logs())
+		default:
+		}
+		if time.Now().After(deadline) {
+			h.TB.Fatalf("%s: daemon not ready after 30 s: %v\n%s", h.Name, err, h.Logs())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// CLI runs the onemfive CLI against this host (--data-dir), under the
+// host's Wrap, and returns its stdout.
+func (h *Host) CLI(args ...string) (string, error) {
+	h.TB.Helper()
+	full := append(append(append([]string{}, h.opt.Wrap...), CLI(h.TB), "--data-dir", h.DataDir), args...)
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, full[0], full[1:]...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("%s: onemfive %s: %v\n%s%s", h.Name, strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String(), nil
 }
 
 // PID is the daemon's process id while it runs.
