@@ -19,12 +19,7 @@ import (
 )
 
 func TestTwoHostsExchangeEncrypted(t *testing.T) {
-	a, b := newHost(t, "A", hostOpts{}), newHost(t, "B", hostOpts{})
-	a.Start()
-	b.Start()
-	a.WaitPlugin("direct", "ready", 30*time.Second)
-	b.WaitPlugin("direct", "ready", 30*time.Second)
-	hosttest.Introduce(t, a.Host, b.Host)
+	a, b := startPair(t, true)
 
 	const n = 20
 	toB, toA := map[string]bool{}, map[string]bool{}
@@ -62,11 +57,7 @@ func TestTwoHostsExchangeEncrypted(t *testing.T) {
 }
 
 func TestCLISendListen(t *testing.T) {
-	a, b := newHost(t, "A", hostOpts{}), newHost(t, "B", hostOpts{})
-	a.Start()
-	b.Start()
-	a.WaitPlugin("direct", "ready", 30*time.Second)
-	b.WaitPlugin("direct", "ready", 30*time.Second)
+	a, b := startPair(t, false)
 	rec := strings.TrimSpace(hosttest.RunCLI(t, "--data-dir", b.DataDir, "id"))
 	hosttest.RunCLI(t, "--data-dir", a.DataDir, "peer", "add", rec)
 	bid := b.Status().NodeID
@@ -86,12 +77,7 @@ func TestCLISendListen(t *testing.T) {
 }
 
 func TestPluginKill9MidStream(t *testing.T) {
-	a, b := newHost(t, "A", hostOpts{}), newHost(t, "B", hostOpts{})
-	a.Start()
-	b.Start()
-	a.WaitPlugin("direct", "ready", 30*time.Second)
-	b.WaitPlugin("direct", "ready", 30*time.Second)
-	hosttest.Introduce(t, a.Host, b.Host)
+	a, b := startPair(t, true)
 
 	const n = 150
 	want := map[string]bool{}
@@ -138,12 +124,7 @@ func TestPluginKill9MidStream(t *testing.T) {
 }
 
 func TestReceiverKill9WithQueuedEnvelopes(t *testing.T) {
-	a, b := newHost(t, "A", hostOpts{}), newHost(t, "B", hostOpts{})
-	a.Start()
-	b.Start()
-	a.WaitPlugin("direct", "ready", 30*time.Second)
-	b.WaitPlugin("direct", "ready", 30*time.Second)
-	hosttest.Introduce(t, a.Host, b.Host)
+	a, b := startPair(t, true)
 
 	want := map[string]bool{}
 	for i := 0; i < 10; i++ {
@@ -166,12 +147,7 @@ func TestReceiverKill9WithQueuedEnvelopes(t *testing.T) {
 }
 
 func TestSenderKill9KeepsQueue(t *testing.T) {
-	a, b := newHost(t, "A", hostOpts{}), newHost(t, "B", hostOpts{})
-	a.Start()
-	a.WaitPlugin("direct", "ready", 30*time.Second)
-	b.Start()
-	b.WaitPlugin("direct", "ready", 30*time.Second)
-	hosttest.Introduce(t, a.Host, b.Host)
+	a, b := startPair(t, true)
 	b.Stop()
 	want := map[string]bool{}
 	for i := 0; i < 20; i++ {

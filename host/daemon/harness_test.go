@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/onemfive/onemfive/internal/hosttest"
 )
@@ -43,6 +44,21 @@ func newHost(t testing.TB, name string, o hostOpts) *host {
 	}
 	plugins = append(plugins, o.extra...)
 	return &host{Host: hosttest.NewHost(t, name, hosttest.Options{Plugins: plugins}), port: port, tap: tap}
+}
+
+// startPair starts hosts A and B with their direct transports ready and,
+// if introduce is set, each knowing the other's record.
+func startPair(t testing.TB, introduce bool) (*host, *host) {
+	t.Helper()
+	a, b := newHost(t, "A", hostOpts{}), newHost(t, "B", hostOpts{})
+	for _, h := range []*host{a, b} {
+		h.Start()
+		h.WaitPlugin("direct", "ready", 30*time.Second)
+	}
+	if introduce {
+		hosttest.Introduce(t, a.Host, b.Host)
+	}
+	return a, b
 }
 
 func futurePlugin(t testing.TB) string {
