@@ -42,6 +42,8 @@ var commands = map[string]command{
 	"plugin": {"install, list or remove plugins (plugin install PATH | list | remove NAME)", cmdPlugin},
 	"policy": {"check a policy or explain a route, offline (policy check | explain | default)", cmdPolicy},
 	"mancon": {"recommend a level for a country; get or set the daemon's (mancon recommend | get | set)", cmdManCon},
+
+	"testnet": {"private Tor network on 127.0.0.1, in a loopback-only namespace (testnet tor up | down | env)", cmdTestnet},
 }
 
 // usageError marks a mistake in the command line: exit status 2.
