@@ -454,10 +454,11 @@ func (n *Network) waitBridgeLine(ctx context.Context, dir string, port int, fp s
 	for {
 		if b, err := os.ReadFile(p); err == nil {
 			for _, l := range strings.Split(string(b), "\n") {
+				// "Bridge obfs4 <IP ADDRESS>:<PORT> <FINGERPRINT> cert=... iat-mode=0"
+				l = strings.Replace(l, "<IP ADDRESS>:<PORT>", "127.0.0.1:"+strconv.Itoa(port), 1)
+				l = strings.Replace(l, "<FINGERPRINT>", fp, 1)
 				f := strings.Fields(l)
-				if len(f) >= 5 && f[0] == "Bridge" && f[1] == "obfs4" {
-					f[2] = "127.0.0.1:" + strconv.Itoa(port)
-					f[3] = fp
+				if len(f) >= 5 && f[0] == "Bridge" && f[1] == "obfs4" && strings.HasPrefix(f[4], "cert=") {
 					return strings.Join(f[1:], " "), nil
 				}
 			}

@@ -64,7 +64,10 @@ func hclList(lines []string) string {
 func newTransport(t *testing.T, torrc []string, extra string) *Transport {
 	t.Helper()
 	dir := t.TempDir()
-	body := fmt.Sprintf("torrc = %s\nstart_wait = \"9s\"\ndial_timeout = \"20s\"\nmax_queue = 1024\n%s", hclList(torrc), extra)
+	body := fmt.Sprintf("torrc = %s\ndial_timeout = \"20s\"\nmax_queue = 1024\n%s", hclList(torrc), extra)
+	if !strings.Contains(extra, "start_wait") {
+		body += "start_wait = \"9s\"\n"
+	}
 	tr := New(WithLogger(hclog.New(&hclog.LoggerOptions{Name: "tor", Level: logLevel()})))
 	if err := tr.Configure(context.Background(), base.Config{Filename: "test.hcl", Body: []byte(body), DataDir: dir}); err != nil {
 		t.Fatal(err)
