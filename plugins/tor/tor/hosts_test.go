@@ -1,0 +1,99 @@
+package tor
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/onemfive/onemfive/internal/hosttest"
+	"github.com/onemfive/onemfive/sdk/client"
+)
+
+// TestHostsOverOnionServices runs two onemfived processes, each with the
+// real tor plugin and its own tor joined to the private network, and sends
+// envelopes both ways over onion services. Then it kills A's plugin and
+// checks that the restarted plugin's bootstrap progress reaches A's API in
+// order, ending at 100%, with the same onion address.
+func TestHostsOverOnionServices(t *testing.T) {
+	pn := privateNet(t)
+	bin := hosttest.Build(t, "./plugins/tor", "onemfive-transport-tor")
+	policy, err := filepath.Abs("testdata/tor-only.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(name string) *hosttest.Host {
+		return hosttest.NewHost(t, name, hosttest.Options{
+			Config:  fmt.Sprintf("mancon = \"LOW\"\npolicies = [%q]", policy),
+			Plugins: []hosttest.Plugin{{Name: "tor", Binary: bin, Body: "torrc = " + hclList(pn.ClientTorrc())}},
+		})
+	}
+	a, b := mk("A"), mk("B")
+	for _, h := range []*hosttest.Host{a, b} {
+		h.Start()
+		p := h.WaitPlugin("tor", "ready", 120*time.Second)
+		if len(p.Addresses) != 1 || !strings.HasSuffix(strings.Split(p.Addresses[0], ":")[0], ".onion") {
+			t.Fatalf("%s: tor addresses %v", h.Name, p.Addresses)
+		}
+	}
+	hosttest.Introduce(t, a, b)
+
+	want := map[string]bool{}
+	back := map[string]bool{}
+	for i := 0; i < 5; i++ {
+		m1, m2 := fmt.Sprintf("a-to-b-%d", i), fmt.Sprintf("b-to-a-%d", i)
+		a.Send(b, m1)
+		b.Send(a, m2)
+		want[m1], back[m2] = true, true
+	}
+	hosttest.CheckExactlyOnce(t, b.WaitInbox(5, 120*time.Second), want, a.ID)
+	hosttest.CheckExactlyOnce(t, a.WaitInbox(5, 120*time.Second), back, b.ID)
+
+	// Kill A's plugin: the supervisor restarts it and its bootstrap
+	// reports reach the API in order, ending at 100%.
+	before := a.Plugin("tor")
+	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
+	defer cancel()
+	evs, errs := a.C.Events(ctx, a.Status().InboxLastSeq)
+	if err := syscall.Kill(before.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var progress []int
+	for done := false; !done; {
+		select {
+		case ev, ok := <-evs:
+			if !ok {
+				t.Fatalf("event stream ended: %v", <-errs)
+			}
+			if ev.Type != client.EventTransport || ev.Transport == nil || ev.Transport.Plugin != "tor" {
+				continue
+			}
+			if n := len(progress); n == 0 || progress[n-1] != ev.Transport.Progress {
+				progress = append(progress, ev.Transport.Progress)
+			}
+			done = ev.Transport.State == "ready" && ev.Transport.Progress == 100
+		case <-ctx.Done():
+			t.Fatalf("no ready event after the restart; progress seen %v", progress)
+		}
+	}
+	for i := 1; i < len(progress); i++ {
+		if progress[i] < progress[i-1] {
+			t.Fatalf("bootstrap progress out of order: %v", progress)
+		}
+	}
+	if len(progress) < 2 || progress[len(progress)-1] != 100 {
+		t.Fatalf("progress %v: want several steps ending at 100", progress)
+	}
+	after := a.WaitPlugin("tor", "ready", 120*time.Second)
+	if after.Restarts < 1 || after.PID == before.PID || after.Addresses[0] != before.Addresses[0] {
+		t.Fatalf("after the kill: %+v (before %+v)", after, before)
+	}
+	// Nothing lost: a new envelope still arrives.
+	a.Send(b, "after-restart")
+	want["after-restart"] = true
+	hosttest.CheckExactlyOnce(t, b.WaitInbox(6, 120*time.Second), want, a.ID)
+	t.Logf("bootstrap progress after restart: %v", progress)
+}
