@@ -32,6 +32,7 @@ func TestHostsOverOnionServices(t *testing.T) {
 		})
 	}
 	a, b := mk("A"), mk("B")
+	t0 := time.Now()
 	for _, h := range []*hosttest.Host{a, b} {
 		h.Start()
 		p := h.WaitPlugin("tor", "ready", 120*time.Second)
@@ -51,6 +52,12 @@ func TestHostsOverOnionServices(t *testing.T) {
 	}
 	hosttest.CheckExactlyOnce(t, b.WaitInbox(5, 120*time.Second), want, a.ID)
 	hosttest.CheckExactlyOnce(t, a.WaitInbox(5, 120*time.Second), back, b.ID)
+	t.Logf("two cold hosts (tor bootstrap and onion publication each, one after the other) to 5+5 envelopes delivered: %s",
+		time.Since(t0).Round(time.Millisecond))
+	pid := a.Plugin("tor").PID
+	rss, _ := hosttest.ProcKB(pid, "VmRSS")
+	anon, _ := hosttest.ProcKB(pid, "RssAnon")
+	t.Logf("tor plugin process RSS %d KiB (anonymous %d KiB), tor itself not included", rss, anon)
 
 	// Kill A's plugin: the supervisor restarts it and its bootstrap
 	// reports reach the API in order, ending at 100%.
