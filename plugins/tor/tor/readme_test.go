@@ -5,9 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
-
 	"github.com/onemfive/onemfive/sdk/base"
 )
 
@@ -18,38 +15,23 @@ func TestREADMEExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(doc), "```hcl\n")
-	if !ok {
-		t.Fatal("README has no ```hcl fence")
+	blocks, err := base.ExampleBlocks(doc, "README.md", "tor")
+	if err != nil {
+		t.Fatal(err)
 	}
-	src, _, ok := strings.Cut(rest, "```")
-	if !ok {
-		t.Fatal("README's ```hcl fence is not closed")
+	if len(blocks) != 1 {
+		t.Fatalf("found %d plugin \"tor\" blocks in the README, want 1", len(blocks))
 	}
-	f, diags := hclsyntax.ParseConfig([]byte(src), "README.md", hcl.InitialPos)
-	if diags.HasErrors() {
-		t.Fatal(diags)
+	cfg := blocks[0]
+	cfg.DataDir = t.TempDir()
+	s, err := parseConfig(cfg)
+	if err != nil {
+		t.Fatalf("README example does not decode: %v", err)
 	}
-	found := 0
-	for _, b := range f.Body.(*hclsyntax.Body).Blocks {
-		if b.Type != "plugin" || len(b.Labels) != 1 || b.Labels[0] != "tor" {
-			continue
+	lines := strings.Join(s.torrcLines(), "\n")
+	for _, want := range []string{"UseBridges 1", "Bridge obfs4 192.0.2.10:443", "ClientTransportPlugin obfs4 exec /usr/bin/obfs4proxy"} {
+		if !strings.Contains(lines, want) {
+			t.Errorf("torrc lines lack %q:\n%s", want, lines)
 		}
-		found++
-		open, closing := b.OpenBraceRange.End, b.CloseBraceRange.Start
-		cfg := base.Config{Filename: "README.md", Start: open, Body: []byte(src[open.Byte:closing.Byte]), DataDir: t.TempDir()}
-		s, err := parseConfig(cfg)
-		if err != nil {
-			t.Fatalf("README example does not decode: %v", err)
-		}
-		lines := strings.Join(s.torrcLines(), "\n")
-		for _, want := range []string{"UseBridges 1", "Bridge obfs4 192.0.2.10:443", "ClientTransportPlugin obfs4 exec /usr/bin/obfs4proxy"} {
-			if !strings.Contains(lines, want) {
-				t.Errorf("torrc lines lack %q:\n%s", want, lines)
-			}
-		}
-	}
-	if found != 1 {
-		t.Fatalf("found %d plugin \"tor\" blocks, want 1", found)
 	}
 }
