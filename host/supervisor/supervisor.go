@@ -315,6 +315,7 @@ func (s *Supervisor) newClient(m *managed) (*plugin.Client, error) {
 		SecureConfig:     sc,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
+		GRPCDialOptions:  sdk.GRPCDialOptions(),
 		Logger:           s.log.ResetNamed("plugin." + m.spec.Name),
 		StartTimeout:     15 * time.Second,
 		// The host's own stdio is not the plugin's: its stderr is parsed
