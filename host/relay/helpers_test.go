@@ -132,7 +132,7 @@ func (f memFwd) Forward(ctx context.Context, next [32]byte, pkt []byte) error {
 
 // testNode is one relay with its own store directory.
 type testNode struct {
-	t     *testing.T
+	t     testing.TB
 	name  string
 	id    [32]byte
 	dir   string
@@ -148,7 +148,7 @@ type testNode struct {
 	stop func()
 }
 
-func newNode(t *testing.T, name string, clock *fakeClock, net *memNet) *testNode {
+func newNode(t testing.TB, name string, clock *fakeClock, net *memNet) *testNode {
 	t.Helper()
 	n := &testNode{t: t, name: name, dir: t.TempDir(), clock: clock, ring: &mixkey.Ring{}, net: net, del: newDeliveries()}
 	copy(n.id[:], name)
@@ -248,7 +248,7 @@ func (n *testNode) hop(delay time.Duration) onion.Hop {
 	return onion.Hop{ID: n.id, Key: k.Public(), Delay: delay}
 }
 
-func mustPacket(t *testing.T, path []onion.Hop, payload string) []byte {
+func mustPacket(t testing.TB, path []onion.Hop, payload string) []byte {
 	t.Helper()
 	pkt, err := onion.NewPacket(rand.Reader, path, []byte(payload))
 	if err != nil {
