@@ -48,10 +48,11 @@
 //
 // Every packet Process refuses is counted by reason in Stats (replayed, bad
 // MAC, wrong epoch, wrong size, malformed, tagged payload, store error, no
-// key) and Process returns an error wrapping the reason's sentinel (ErrReplayed,
-// ErrWrongEpoch, ErrNoKey, or the onion error). Test mode: Config.Observe, when
-// set, is called once per packet with what this node saw, so a multi-node
-// test can check that no relay saw both ends of a path.
+// key, delay above Config.MaxDelay) and Process returns an error wrapping
+// the reason's sentinel (ErrReplayed, ErrWrongEpoch, ErrNoKey, ErrDelay,
+// ErrStore, or the onion error). Test mode: Config.Observe, when set, is
+// called once per packet with what this node saw, so a multi-node test can
+// check that no relay saw both ends of a path.
 //
 // Process, FlushDue and Stats are safe for concurrent use; Run is called once.
 package relay

@@ -91,6 +91,7 @@ var (
 	ErrWrongEpoch = errors.New("relay: packet for a key outside its epoch")
 	ErrNoKey      = errors.New("relay: no accepted mix key")
 	ErrStore      = errors.New("relay: store")
+	ErrDelay      = errors.New("relay: mixing delay above the limit")
 )
 
 // Config builds a Processor. Keys, Replay, Queue, Forwarder and Deliverer
@@ -110,6 +111,10 @@ type Config struct {
 	Observe func(Observation)
 	// Logger defaults to a null logger.
 	Logger hclog.Logger
+	// MaxDelay caps the mixing delay a packet may ask for (0 means
+	// onion.MaxDelay); longer ones are dropped (DropDelay) so a sender
+	// cannot park packets in the queue for months.
+	MaxDelay time.Duration
 }
 
 // Processor is one node's relay. Build it with New.
@@ -158,6 +163,9 @@ func New(cfg Config) (*Processor, error) {
 	if p.log == nil {
 		p.log = hclog.NewNullLogger()
 	}
+	if p.cfg.MaxDelay <= 0 {
+		p.cfg.MaxDelay = onion.MaxDelay
+	}
 	n, err := cfg.Queue.Len()
 	if err != nil {
 		return nil, fmt.Errorf("relay: %w: %w", ErrStore, err)
@@ -180,7 +188,11 @@ func (p *Processor) Process(ctx context.Context, in Incoming) error {
 		if res.Command.Kind != onion.KindRelay {
 			obs.Next = [32]byte{}
 		}
-		reason, err = p.checkReplay(epoch, res.ReplayTag)
+		if res.Command.Delay > p.cfg.MaxDelay {
+			reason, err = DropDelay, fmt.Errorf("%w: %s", ErrDelay, res.Command.Delay)
+		} else {
+			reason, err = p.checkReplay(epoch, res.ReplayTag)
+		}
 	}
 	if err != nil {
 		p.drop(reason, &obs)

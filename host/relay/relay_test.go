@@ -394,6 +394,40 @@ func TestForwardErrorCounted(t *testing.T) {
 	}
 }
 
+func TestDelayAboveLimitDropped(t *testing.T) {
+	clock := newClock()
+	st, err := store.Open(t.TempDir(), hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	n := newNode(t, "k", clock, newMemNet())
+	q := store.NewMixQueue(st)
+	p, err := relay.New(relay.Config{
+		Keys: n.ring, Schedule: testSchedule, Clock: clock, MaxDelay: time.Minute,
+		Replay: store.NewReplayCache(st), Queue: q,
+		Forwarder: failFwd{}, Deliverer: newDeliveries(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := onion.Hop{ID: [32]byte{1}, Key: n.hop(0).Key}
+	long := mustPacket(t, []onion.Hop{n.hop(time.Hour), next}, "x")
+	if err := p.Process(context.Background(), relay.Incoming{Packet: long}); !errors.Is(err, relay.ErrDelay) {
+		t.Fatalf("long delay: %v", err)
+	}
+	if l, _ := q.Len(); l != 0 || p.Stats().Dropped[relay.DropDelay] != 1 {
+		t.Fatalf("held %d, stats %+v", l, p.Stats())
+	}
+	ok := mustPacket(t, []onion.Hop{n.hop(time.Minute), next}, "x")
+	if err := p.Process(context.Background(), relay.Incoming{Packet: ok}); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := q.Len(); l != 1 || p.Stats().Held != 1 {
+		t.Fatalf("held %d, stats %+v", l, p.Stats())
+	}
+}
+
 type failFwd struct{}
 
 func (failFwd) Forward(context.Context, [32]byte, []byte) error { return errors.New("unreachable") }

@@ -30,6 +30,8 @@ const (
 	// DropStore: the replay cache or the mixing queue failed; the packet
 	// is dropped rather than risk a replay.
 	DropStore
+	// DropDelay: the packet asks for a delay above Config.MaxDelay.
+	DropDelay
 	// DropForward: the Forwarder returned an error.
 	DropForward
 	// DropDeliver: the Deliverer returned an error.
@@ -40,7 +42,7 @@ const (
 
 var reasonNames = [numReasons]string{
 	"none", "replayed", "bad-mac", "wrong-epoch", "size", "malformed",
-	"tagged", "no-key", "store", "forward", "deliver",
+	"tagged", "no-key", "store", "delay", "forward", "deliver",
 }
 
 func (r Reason) String() string {
