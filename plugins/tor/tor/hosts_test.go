@@ -13,26 +13,33 @@ import (
 	"github.com/onemfive/onemfive/sdk/client"
 )
 
-// TestHostsOverOnionServices runs two onemfived processes, each with the
-// real tor plugin and its own tor joined to the private network, and sends
-// envelopes both ways over onion services. Then it kills A's plugin and
-// checks that the restarted plugin's bootstrap progress reaches A's API in
-// order, ending at 100%, with the same onion address.
-func TestHostsOverOnionServices(t *testing.T) {
+// torHosts starts two onemfived hosts whose only network is the real tor
+// plugin with its own tor on the private network (A through the obfs4
+// bridge if bridged), waits until both are ready and introduces them. The
+// policy sends everything over Tor (the default uses Tor for P2P only as a
+// tunnel to an I2P-capable peer).
+func torHosts(t *testing.T, bridged bool) (a, b *hosttest.Host) {
+	t.Helper()
 	pn := privateNet(t)
 	bin := hosttest.Build(t, "./plugins/tor", "onemfive-transport-tor")
 	policy, err := filepath.Abs("testdata/tor-only.hcl")
 	if err != nil {
 		t.Fatal(err)
 	}
-	mk := func(name string) *hosttest.Host {
+	mk := func(name, extra string) *hosttest.Host {
 		return hosttest.NewHost(t, name, hosttest.Options{
 			Config:  fmt.Sprintf("mancon = \"LOW\"\npolicies = [%q]", policy),
-			Plugins: []hosttest.Plugin{{Name: "tor", Binary: bin, Body: "torrc = " + hclList(pn.ClientTorrc())}},
+			Plugins: []hosttest.Plugin{{Name: "tor", Binary: bin, Body: "torrc = " + hclList(pn.ClientTorrc()) + "\n" + extra}},
 		})
 	}
-	a, b := mk("A"), mk("B")
-	t0 := time.Now()
+	extra := ""
+	if bridged {
+		if pn.BridgeLine == "" {
+			t.Fatal("private network has no bridge")
+		}
+		extra = fmt.Sprintf("bridges = [%q]\ntransport_plugins = { obfs4 = %q }", pn.BridgeLine, pn.Obfs4Path)
+	}
+	a, b = mk("A", extra), mk("B", "")
 	for _, h := range []*hosttest.Host{a, b} {
 		h.Start()
 		p := h.WaitPlugin("tor", "ready", 120*time.Second)
@@ -41,17 +48,38 @@ func TestHostsOverOnionServices(t *testing.T) {
 		}
 	}
 	hosttest.Introduce(t, a, b)
+	return a, b
+}
 
-	want := map[string]bool{}
-	back := map[string]bool{}
-	for i := 0; i < 5; i++ {
-		m1, m2 := fmt.Sprintf("a-to-b-%d", i), fmt.Sprintf("b-to-a-%d", i)
+// exchange sends n envelopes each way and checks each arrives exactly once.
+func exchange(t *testing.T, a, b *hosttest.Host, tag string, n int) (toB map[string]bool) {
+	t.Helper()
+	toB, toA := map[string]bool{}, map[string]bool{}
+	for i := 0; i < n; i++ {
+		m1, m2 := fmt.Sprintf("%s-a-to-b-%d", tag, i), fmt.Sprintf("%s-b-to-a-%d", tag, i)
 		a.Send(b, m1)
 		b.Send(a, m2)
-		want[m1], back[m2] = true, true
+		toB[m1], toA[m2] = true, true
 	}
-	hosttest.CheckExactlyOnce(t, b.WaitInbox(5, 120*time.Second), want, a.ID)
-	hosttest.CheckExactlyOnce(t, a.WaitInbox(5, 120*time.Second), back, b.ID)
+	hosttest.CheckExactlyOnce(t, b.WaitInbox(n, 120*time.Second), toB, a.ID)
+	hosttest.CheckExactlyOnce(t, a.WaitInbox(n, 120*time.Second), toA, b.ID)
+	return toB
+}
+
+// TestHostsOverOnionServices runs two onemfived processes, each with the
+// real tor plugin and its own tor joined to the private network, and sends
+// envelopes both ways over onion services. Then it kills A's plugin and
+// checks that the restarted plugin's bootstrap progress reaches A's API in
+// order, ending at 100%, with the same onion address and nothing lost.
+func TestHostsOverOnionServices(t *testing.T) {
+	// Network and binary first, so the timing below is the hosts' alone.
+	privateNet(t)
+	hosttest.Build(t, "./plugins/tor", "onemfive-transport-tor")
+	hosttest.Daemon(t)
+	hosttest.CLI(t)
+	t0 := time.Now()
+	a, b := torHosts(t, false)
+	want := exchange(t, a, b, "plain", 5)
 	t.Logf("two cold hosts (tor bootstrap and onion publication each, one after the other) to 5+5 envelopes delivered: %s",
 		time.Since(t0).Round(time.Millisecond))
 	pid := a.Plugin("tor").PID
@@ -103,4 +131,11 @@ func TestHostsOverOnionServices(t *testing.T) {
 	want["after-restart"] = true
 	hosttest.CheckExactlyOnce(t, b.WaitInbox(6, 120*time.Second), want, a.ID)
 	t.Logf("bootstrap progress after restart: %v", progress)
+}
+
+// TestHostsThroughObfs4Bridge: the same exchange when host A reaches the
+// Tor network only through the private network's obfs4 bridge.
+func TestHostsThroughObfs4Bridge(t *testing.T) {
+	a, b := torHosts(t, true)
+	exchange(t, a, b, "bridged", 3)
 }
