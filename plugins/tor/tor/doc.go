@@ -35,7 +35,11 @@
 //   - A managed tor that exits (a crash, kill -9) is restarted with the
 //     same data directory and key: same onion address. Events: Phase
 //     "tor_restart", then bootstrap progress again. tor gets a
-//     parent-death signal, so it does not outlive the plugin.
+//     parent-death signal, so it does not outlive the plugin. Attached,
+//     a lost control connection (tor exited or dropped it) is noticed
+//     when the events connection ends and handled the same way: Phase
+//     "tor_restart" with the reason, then reattaching to control_addr
+//     with backoff (restart = false: failed, Phase "tor_exited").
 //   - Stop closes every stream, stops a managed tor (an attached tor keeps
 //     running; its onion service goes with the control connection),
 //     reports stopped, and then calls the host no more.

@@ -23,9 +23,12 @@ import (
 // connection, so a slow command never delays events and bine's event
 // reader never holds up a command.
 type instance struct {
-	tor    *bine.Tor
-	cmd    *exec.Cmd     // managed tor only
-	exited chan struct{} // closed when the managed process has exited (nil when attached)
+	tor *bine.Tor
+	cmd *exec.Cmd // managed tor only
+	// exited is closed when the managed process has exited or, attached,
+	// when the events connection to tor is lost (lost holds why).
+	exited chan struct{}
+	lost   error
 	events *control.Conn
 	evNet  net.Conn // the events connection's socket, closed directly
 	socks  string
@@ -94,6 +97,7 @@ func (t *Transport) startInstance(ctx, life context.Context) (_ *instance, err e
 			return nil, err
 		}
 		in.tor = &bine.Tor{Control: c}
+		in.exited = make(chan struct{})
 	}
 	if in.events, in.evNet, err = dialControl(ctx, controlAddr, t.cfg.password); err != nil {
 		return nil, err
@@ -103,7 +107,15 @@ func (t *Transport) startInstance(ctx, life context.Context) (_ *instance, err e
 	}
 	ectx, cancel := context.WithCancel(life)
 	in.cancel = cancel
-	go in.events.HandleEvents(ectx)
+	go func() {
+		err := in.events.HandleEvents(ectx)
+		if in.cmd == nil && ectx.Err() == nil {
+			// An attached tor went away (or dropped us): the supervisor
+			// reattaches as it restarts a managed tor.
+			in.lost = err
+			close(in.exited)
+		}
+	}()
 	// Where bootstrap stands now (an attached tor may be done already).
 	if kv, err := in.tor.Control.GetInfo("status/bootstrap-phase"); err == nil && len(kv) == 1 {
 		in.evCh <- control.ParseStatusEvent(control.EventCodeStatusClient, kv[0].Val)

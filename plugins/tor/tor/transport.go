@@ -301,15 +301,18 @@ func (t *Transport) supervise(in *instance) {
 	case <-in.exited:
 	}
 	reason := "tor exited"
-	if in.cmd != nil && in.cmd.ProcessState != nil {
+	switch {
+	case in.cmd != nil && in.cmd.ProcessState != nil:
 		reason = "tor exited: " + in.cmd.ProcessState.String()
+	case in.cmd == nil:
+		reason = fmt.Sprintf("control connection to %s lost: %v", t.cfg.controlAddr, in.lost)
 	}
 	in.close()
 	if !t.cfg.restart {
 		t.event(transport.Event{State: transport.StateFailed, Phase: "tor_exited", Reason: reason, Summary: reason})
 		return
 	}
-	t.log.Warn("tor process exited; restarting", "reason", reason, "pid", in.pid())
+	t.log.Warn("tor gone; restarting or reattaching", "reason", reason, "pid", in.pid())
 	backoff := 200 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		t.monMu.Lock()
