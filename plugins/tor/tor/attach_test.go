@@ -208,7 +208,9 @@ func TestAttachMode(t *testing.T) {
 			if len(addrs) != 1 || checkAddr(addrs[0]) != nil {
 				t.Fatalf("addresses %q", addrs)
 			}
-			if !ra.Wait(0, func(_ []transport.Packet, evs []transport.Event) bool {
+			// Start returns once the monitor is ready; the ready event
+			// itself reaches the host right after, asynchronously.
+			if !ra.Wait(10*time.Second, func(_ []transport.Packet, evs []transport.Event) bool {
 				for _, ev := range evs {
 					if ev.State == transport.StateReady {
 						return true

@@ -84,8 +84,9 @@ func (t *Transport) startInstance(ctx, life context.Context) (_ *instance, err e
 		if err != nil {
 			return nil, fmt.Errorf("tor: start %s: %w", exe, err)
 		}
+		proc := in.tor.Process // close hides it from bine: read it here, not in the goroutine
 		go func() {
-			in.tor.Process.Wait()
+			proc.Wait()
 			close(exited)
 		}()
 		in.exited = exited
