@@ -1,14 +1,10 @@
 package direct
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
 	"time"
-
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/onemfive/onemfive/sdk/base"
 )
@@ -73,11 +69,8 @@ func parseConfig(cfg base.Config) (settings, error) {
 		return settings{}, err
 	}
 	s := defaultSettings()
-	var errs []error
-	at := attrPositions(cfg)
-	bad := func(key string, err error) {
-		errs = append(errs, fmt.Errorf("%s%s: %w", at[key], key, err))
-	}
+	prob := cfg.Problems()
+	bad := prob.Add
 	if c.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 			bad("listen", err)
@@ -90,20 +83,7 @@ func parseConfig(cfg base.Config) (settings, error) {
 		}
 	}
 	s.advertise = c.Advertise
-	dur := func(key, v string, into *time.Duration) {
-		if v == "" {
-			return
-		}
-		d, err := time.ParseDuration(v)
-		switch {
-		case err != nil:
-			bad(key, err)
-		case d <= 0:
-			bad(key, fmt.Errorf("%s is not positive", v))
-		default:
-			*into = d
-		}
-	}
+	dur := prob.Duration
 	dur("keepalive", c.Keepalive, &s.keepalive)
 	dur("dial_timeout", c.DialTimeout, &s.dialTimeout)
 	if c.MaxQueue != nil {
@@ -118,32 +98,8 @@ func parseConfig(cfg base.Config) (settings, error) {
 			s.tapFile = filepath.Join(cfg.DataDir, s.tapFile)
 		}
 	}
-	if len(errs) > 0 {
-		return settings{}, fmt.Errorf("config: %w", errors.Join(errs...))
+	if err := prob.Err(); err != nil {
+		return settings{}, fmt.Errorf("config: %w", err)
 	}
 	return s, nil
-}
-
-// attrPositions maps each attribute of the block to "file:line,col: ", so
-// semantic errors carry positions like hcl's own diagnostics. The body has
-// already parsed once, so errors here are impossible and ignored.
-func attrPositions(cfg base.Config) map[string]string {
-	start := cfg.Start
-	if start.Line == 0 {
-		start = hcl.InitialPos
-	}
-	f, _ := hclsyntax.ParseConfig(cfg.Body, cfg.Filename, start)
-	out := make(map[string]string)
-	if f == nil {
-		return out
-	}
-	body, ok := f.Body.(*hclsyntax.Body)
-	if !ok {
-		return out
-	}
-	for name, a := range body.Attributes {
-		r := a.SrcRange
-		out[name] = fmt.Sprintf("%s:%d,%d: ", r.Filename, r.Start.Line, r.Start.Column)
-	}
-	return out
 }

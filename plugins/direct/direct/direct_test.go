@@ -393,7 +393,7 @@ advertise = ["no-port"]
 	if err == nil {
 		t.Fatal("bad config accepted")
 	}
-	for _, want := range []string{"c.hcl:2,1: listen", "c.hcl:3,1: keepalive", "c.hcl:4,1: max_queue", "c.hcl:5,1: advertise"} {
+	for _, want := range []string{"c.hcl:2:1: listen", "c.hcl:3:1: keepalive", "c.hcl:4:1: max_queue", "c.hcl:5:1: advertise"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}

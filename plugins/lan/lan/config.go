@@ -1,15 +1,11 @@
 package lan
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"path"
 	"strconv"
 	"time"
-
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/onemfive/onemfive/sdk/base"
 )
@@ -111,11 +107,8 @@ func parseConfig(cfg base.Config) (settings, error) {
 		return settings{}, err
 	}
 	s := defaultSettings()
-	var errs []error
-	at := attrPositions(cfg)
-	bad := func(key string, err error) {
-		errs = append(errs, fmt.Errorf("%s%s: %w", at[key], key, err))
-	}
+	prob := cfg.Problems()
+	bad := prob.Add
 	for _, pat := range c.Interfaces {
 		if _, err := path.Match(pat, ""); err != nil || pat == "" {
 			bad("interfaces", fmt.Errorf("bad name or pattern %q", pat))
@@ -163,20 +156,7 @@ func parseConfig(cfg base.Config) (settings, error) {
 		}
 		s.unicast = append(s.unicast, a)
 	}
-	dur := func(key, v string, into *time.Duration) {
-		if v == "" {
-			return
-		}
-		d, err := time.ParseDuration(v)
-		switch {
-		case err != nil:
-			bad(key, err)
-		case d <= 0:
-			bad(key, fmt.Errorf("%s is not positive", v))
-		default:
-			*into = d
-		}
-	}
+	dur := prob.Duration
 	dur("announce_interval", c.AnnounceInterval, &s.interval)
 	dur("keepalive", c.Keepalive, &s.keepalive)
 	if c.DialTimeout != "" {
@@ -202,8 +182,8 @@ func parseConfig(cfg base.Config) (settings, error) {
 		}
 		s.maxQueue = *c.MaxQueue
 	}
-	if len(errs) > 0 {
-		return settings{}, fmt.Errorf("config: %w", errors.Join(errs...))
+	if err := prob.Err(); err != nil {
+		return settings{}, fmt.Errorf("config: %w", err)
 	}
 	return s, nil
 }
@@ -232,26 +212,4 @@ func (s settings) directBody(advertise []string) []byte {
 		b = append(b, '\n')
 	}
 	return b
-}
-
-// attrPositions maps each attribute of the block to "file:line,col: ".
-func attrPositions(cfg base.Config) map[string]string {
-	start := cfg.Start
-	if start.Line == 0 {
-		start = hcl.InitialPos
-	}
-	f, _ := hclsyntax.ParseConfig(cfg.Body, cfg.Filename, start)
-	out := make(map[string]string)
-	if f == nil {
-		return out
-	}
-	body, ok := f.Body.(*hclsyntax.Body)
-	if !ok {
-		return out
-	}
-	for name, a := range body.Attributes {
-		r := a.SrcRange
-		out[name] = fmt.Sprintf("%s:%d,%d: ", r.Filename, r.Start.Line, r.Start.Column)
-	}
-	return out
 }

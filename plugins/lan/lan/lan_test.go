@@ -260,7 +260,7 @@ func TestConfigErrors(t *testing.T) {
 	if err == nil {
 		t.Fatal("bad config accepted")
 	}
-	for _, want := range []string{"c.hcl:1,1: group", "c.hcl:2,1: group6", "c.hcl:3,1: port", "c.hcl:4,1: unicast", "c.hcl:5,1: rate", "c.hcl:6,1: announce_interval"} {
+	for _, want := range []string{"c.hcl:1:1: group", "c.hcl:2:1: group6", "c.hcl:3:1: port", "c.hcl:4:1: unicast", "c.hcl:5:1: rate", "c.hcl:6:1: announce_interval"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in %v", want, err)
 		}

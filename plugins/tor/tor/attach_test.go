@@ -334,7 +334,7 @@ func TestAttachModeRefusesManagedKeys(t *testing.T) {
 		if err == nil {
 			t.Fatalf("%s accepted in attach mode", key)
 		}
-		if !strings.Contains(err.Error(), "a.hcl:2,1: control_addr") || !strings.Contains(err.Error(), key) {
+		if !strings.Contains(err.Error(), "a.hcl:2:1: control_addr") || !strings.Contains(err.Error(), key) {
 			t.Fatalf("%s: error %q lacks the position of control_addr or the key's name", key, err)
 		}
 		if err := New().Configure(context.Background(), base.Config{Filename: "a.hcl", Body: []byte(line), DataDir: t.TempDir()}); err != nil {

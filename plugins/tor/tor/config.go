@@ -11,9 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
-
 	"github.com/onemfive/onemfive/sdk/base"
 )
 
@@ -105,9 +102,8 @@ func parseConfig(cfg base.Config) (settings, error) {
 		return settings{}, err
 	}
 	s := defaultSettings()
-	var errs []error
-	at := attrPositions(cfg)
-	bad := func(key string, err error) { errs = append(errs, fmt.Errorf("%s%s: %w", at[key], key, err)) }
+	prob := cfg.Problems()
+	bad := prob.Add
 	s.torPath, s.torrc, s.controlAddr, s.password = c.TorPath, c.Torrc, c.ControlAddr, c.ControlPassword
 	s.socksAddr, s.bridges, s.ptPlugins = c.SocksAddr, c.Bridges, c.TransportPlugins
 	s.pluginDataDir = cfg.DataDir
@@ -151,20 +147,7 @@ func parseConfig(cfg base.Config) (settings, error) {
 			bad("transport_plugins", fmt.Errorf("%q = %q: want name = \"/path/to/client\"", name, path))
 		}
 	}
-	dur := func(key, v string, into *time.Duration) {
-		if v == "" {
-			return
-		}
-		d, err := time.ParseDuration(v)
-		switch {
-		case err != nil:
-			bad(key, err)
-		case d <= 0:
-			bad(key, fmt.Errorf("%s is not positive", v))
-		default:
-			*into = d
-		}
-	}
+	dur := prob.Duration
 	dur("bootstrap_deadline", c.BootstrapDeadline, &s.bootstrapDeadline)
 	dur("start_wait", c.StartWait, &s.startWait)
 	dur("dial_timeout", c.DialTimeout, &s.dialTimeout)
@@ -183,8 +166,8 @@ func parseConfig(cfg base.Config) (settings, error) {
 	if c.Restart != nil {
 		s.restart = *c.Restart
 	}
-	if len(errs) > 0 {
-		return settings{}, fmt.Errorf("config: %w", errors.Join(errs...))
+	if err := prob.Err(); err != nil {
+		return settings{}, fmt.Errorf("config: %w", err)
 	}
 	return s, nil
 }
@@ -236,26 +219,4 @@ func checkAddr(a string) error {
 		return fmt.Errorf("%q is not a v3 onion address", host)
 	}
 	return nil
-}
-
-// attrPositions maps each attribute of the block to "file:line,col: " so
-// semantic errors carry positions like hcl's own diagnostics. The body
-// has already parsed once, so parse errors here are impossible.
-func attrPositions(cfg base.Config) map[string]string {
-	start := cfg.Start
-	if start.Line == 0 {
-		start = hcl.InitialPos
-	}
-	out := make(map[string]string)
-	f, _ := hclsyntax.ParseConfig(cfg.Body, cfg.Filename, start)
-	if f == nil {
-		return out
-	}
-	if body, ok := f.Body.(*hclsyntax.Body); ok {
-		for name, a := range body.Attributes {
-			r := a.SrcRange
-			out[name] = fmt.Sprintf("%s:%d,%d: ", r.Filename, r.Start.Line, r.Start.Column)
-		}
-	}
-	return out
 }

@@ -104,7 +104,7 @@ func TestConfigErrors(t *testing.T) {
 	if err == nil {
 		t.Fatal("accepted")
 	}
-	for _, want := range []string{"c.hcl:2,1: port", "c.hcl:3,1: max_queue", "c.hcl:4,1: start_wait", "c.hcl:5,1: control_addr"} {
+	for _, want := range []string{"c.hcl:2:1: port", "c.hcl:3:1: max_queue", "c.hcl:4:1: start_wait", "c.hcl:5:1: control_addr"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
