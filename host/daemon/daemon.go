@@ -74,7 +74,8 @@ type Daemon struct {
 	started      time.Time
 	rejected     uint64 // packets that did not open/parse, under recMu
 	recMu        sync.Mutex
-	annMu        sync.Mutex // serialises announce
+	annMu        sync.Mutex     // serialises announce
+	annWG        sync.WaitGroup // announcements in flight
 	record       []byte
 }
 
@@ -225,7 +226,10 @@ func (d *Daemon) startPlugins(ctx context.Context) error {
 	return d.refreshRecord()
 }
 
-func (d *Daemon) stopPlugins(ctx context.Context) error { return d.sup.Shutdown(ctx) }
+func (d *Daemon) stopPlugins(ctx context.Context) error {
+	d.annWG.Wait() // each is bounded by its own timeout
+	return d.sup.Shutdown(ctx)
+}
 
 func (d *Daemon) startAPI(ctx context.Context) error {
 	token, err := api.WriteCookie(d.cfg.DataDir)
@@ -265,7 +269,8 @@ func (d *Daemon) refreshRecord() error {
 	d.recMu.Unlock()
 	d.courier.SetRecord(rec)
 	if d.sup != nil {
-		go d.announce(rec)
+		d.annWG.Add(1)
+		go func() { defer d.annWG.Done(); d.announce(rec) }()
 	}
 	return nil
 }
