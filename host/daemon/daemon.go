@@ -76,6 +76,8 @@ type Daemon struct {
 	recMu        sync.Mutex
 	annMu        sync.Mutex     // serialises announce
 	annWG        sync.WaitGroup // announcements in flight
+	annGate      sync.Mutex     // orders annWG.Add against the Wait at shutdown
+	annStopped   bool           // under annGate
 	record       []byte
 }
 
@@ -227,6 +229,9 @@ func (d *Daemon) startPlugins(ctx context.Context) error {
 }
 
 func (d *Daemon) stopPlugins(ctx context.Context) error {
+	d.annGate.Lock()
+	d.annStopped = true
+	d.annGate.Unlock()
 	d.annWG.Wait() // each is bounded by its own timeout
 	return d.sup.Shutdown(ctx)
 }
@@ -269,8 +274,12 @@ func (d *Daemon) refreshRecord() error {
 	d.recMu.Unlock()
 	d.courier.SetRecord(rec)
 	if d.sup != nil {
-		d.annWG.Add(1)
-		go func() { defer d.annWG.Done(); d.announce(rec) }()
+		d.annGate.Lock()
+		if !d.annStopped {
+			d.annWG.Add(1)
+			go func() { defer d.annWG.Done(); d.announce(rec) }()
+		}
+		d.annGate.Unlock()
 	}
 	return nil
 }
