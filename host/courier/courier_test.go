@@ -157,7 +157,7 @@ func TestSendAckRetransmitDedup(t *testing.T) {
 		return dropped[addr] <= 1
 	}
 	for i := 0; i < 3; i++ {
-		if err := a.c.Send(ctx, env(b, fmt.Sprintf("m%d", i))); err != nil {
+		if err := a.c.Send(ctx, env(b, fmt.Sprintf("plaintext-marker-m%d", i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -176,12 +176,13 @@ func TestSendAckRetransmitDedup(t *testing.T) {
 		t.Fatalf("a saw acks %v", a.acked)
 	}
 	// b learned a's record from the packets, so it can answer.
-	if err := b.c.Send(ctx, env(a, "reply")); err != nil {
+	if err := b.c.Send(ctx, env(a, "plaintext-marker-reply")); err != nil {
 		t.Fatalf("b cannot answer a: %v", err)
 	}
-	// The transport never carried plaintext.
+	// The transport never carried plaintext (a 16-byte marker: a short one
+	// turns up in random ciphertext now and then).
 	for _, p := range w.seen {
-		if bytes.Contains(p, []byte("reply")) || bytes.Contains(p, []byte("m1")) {
+		if bytes.Contains(p, []byte("plaintext-marker")) {
 			t.Fatal("plaintext on the wire")
 		}
 	}
