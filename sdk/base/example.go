@@ -2,6 +2,8 @@ package base
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -38,4 +40,22 @@ func ExampleBlocks(doc []byte, filename, name string) ([]Config, error) {
 			out = append(out, Config{Filename: filename, Start: open, Body: []byte(src[open.Byte:closing.Byte])})
 		}
 	}
+}
+
+// ExampleBlock reads the Markdown file at path and returns its one
+// `plugin "name"` example block (see ExampleBlocks); none or several is an
+// error.
+func ExampleBlock(path, name string) (Config, error) {
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("base: %w", err)
+	}
+	blocks, err := ExampleBlocks(doc, filepath.Base(path), name)
+	if err != nil {
+		return Config{}, err
+	}
+	if len(blocks) != 1 {
+		return Config{}, fmt.Errorf("base: %s has %d plugin %q example blocks, want 1", path, len(blocks), name)
+	}
+	return blocks[0], nil
 }

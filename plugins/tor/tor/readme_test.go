@@ -1,7 +1,6 @@
 package tor
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -11,18 +10,10 @@ import (
 // TestREADMEExample decodes the README's plugin "tor" block the way the
 // host hands it over, so the documented keys never rot.
 func TestREADMEExample(t *testing.T) {
-	doc, err := os.ReadFile("../README.md")
+	cfg, err := base.ExampleBlock("../README.md", "tor")
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocks, err := base.ExampleBlocks(doc, "README.md", "tor")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(blocks) != 1 {
-		t.Fatalf("found %d plugin \"tor\" blocks in the README, want 1", len(blocks))
-	}
-	cfg := blocks[0]
 	cfg.DataDir = t.TempDir()
 	s, err := parseConfig(cfg)
 	if err != nil {
