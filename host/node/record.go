@@ -21,13 +21,19 @@ type Record struct {
 	// Addresses maps a network (a transport plugin name such as "direct")
 	// to the transport addresses the node listens on there.
 	Addresses map[string][]string
+	// Mix holds the node's signed mix-key records (host/mixkey), opaque
+	// here: whoever builds onion paths verifies them against ID.
+	Mix [][]byte
 }
 
 // Record encoding (version 1), big endian:
 //
 //	"OM5R" | version=1 | ed25519 pub (32) | x25519 pub (32) | issued unix ms (8)
 //	| nets (1) { name len (1) | name | addrs (1) { len (2) | addr } }
+//	[ | mix (1) { len (2) | mix-key record } ]
 //	| ed25519 signature (64) over everything before it
+//
+// The mix section is present only when the node publishes mix keys.
 const (
 	recordMagic   = "OM5R"
 	recordVersion = 1
@@ -36,14 +42,17 @@ const (
 	maxNets       = 16
 	maxAddrs      = 16
 	maxAddrLen    = 512
+	maxMix        = 4
+	maxMixLen     = 512
 )
 
 // ErrBadRecord is wrapped by every record decoding error.
 var ErrBadRecord = errors.New("node: bad peer record")
 
-// NewRecord makes and signs this node's record.
-func (k *Identity) NewRecord(addrs map[string][]string, issued time.Time) ([]byte, error) {
-	r := Record{ID: k.id, SigningKey: k.SigningKey(), BoxKey: k.box.PublicKey(), Issued: issued, Addresses: addrs}
+// NewRecord makes and signs this node's record, with its signed mix-key
+// records when it publishes any.
+func (k *Identity) NewRecord(addrs map[string][]string, issued time.Time, mix ...[]byte) ([]byte, error) {
+	r := Record{ID: k.id, SigningKey: k.SigningKey(), BoxKey: k.box.PublicKey(), Issued: issued, Addresses: addrs, Mix: mix}
 	body, err := r.encodeBody()
 	if err != nil {
 		return nil, err
@@ -83,6 +92,19 @@ func (r *Record) encodeBody() ([]byte, error) {
 			}
 			b = binary.BigEndian.AppendUint16(b, uint16(len(a)))
 			b = append(b, a...)
+		}
+	}
+	if len(r.Mix) > maxMix {
+		return nil, fmt.Errorf("node: record: %d mix-key records, limit %d", len(r.Mix), maxMix)
+	}
+	if len(r.Mix) > 0 {
+		b = append(b, byte(len(r.Mix)))
+		for _, m := range r.Mix {
+			if len(m) == 0 || len(m) > maxMixLen {
+				return nil, fmt.Errorf("node: record: mix-key record of %d bytes", len(m))
+			}
+			b = binary.BigEndian.AppendUint16(b, uint16(len(m)))
+			b = append(b, m...)
 		}
 	}
 	if len(b)+ed25519.SignatureSize > MaxRecordSize {
@@ -161,6 +183,24 @@ func DecodeRecord(b []byte) (*Record, error) {
 			p = p[2+l:]
 		}
 		r.Addresses[name] = addrs
+	}
+	if len(p) > 0 {
+		n := int(p[0])
+		p = p[1:]
+		if n == 0 || n > maxMix {
+			return nil, bad("%d mix-key records, want 1..%d", n, maxMix)
+		}
+		for j := 0; j < n; j++ {
+			if len(p) < 2 {
+				return nil, bad("mix-key record %d truncated", j)
+			}
+			l := int(binary.BigEndian.Uint16(p))
+			if l == 0 || l > maxMixLen || len(p) < 2+l {
+				return nil, bad("mix-key record %d has bad length %d", j, l)
+			}
+			r.Mix = append(r.Mix, slices.Clone(p[2:2+l]))
+			p = p[2+l:]
+		}
 	}
 	if len(p) != 0 {
 		return nil, bad("%d trailing bytes", len(p))
