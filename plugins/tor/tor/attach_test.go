@@ -144,7 +144,7 @@ func attachTransport(t *testing.T, dataDir, body string) *Transport {
 func sendUntil(t *testing.T, from *Transport, addr string, rec *transporttest.Recorder, have int, data string) {
 	t.Helper()
 	ctx := context.Background()
-	deadline := time.Now().Add(45 * time.Second)
+	deadline := time.Now().Add(120 * time.Second)
 	for rec.Len() <= have {
 		if time.Now().After(deadline) {
 			t.Fatalf("no packet reached %s", addr)
@@ -178,7 +178,7 @@ func TestAttachMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A network that has just come up may take a while to carry circuits.
-	rm.WaitEvent(t, 60*time.Second, func(ev transport.Event) bool { return ev.State == transport.StateReady })
+	rm.WaitEvent(t, 120*time.Second, func(ev transport.Event) bool { return ev.State == transport.StateReady })
 	t.Logf("managed transport ready after %v", time.Since(begin).Round(time.Millisecond))
 	for _, variant := range []struct {
 		name, password string

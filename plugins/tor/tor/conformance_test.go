@@ -2,6 +2,7 @@ package tor
 
 import (
 	"testing"
+	"time"
 
 	"github.com/onemfive/onemfive/sdk/transport"
 	"github.com/onemfive/onemfive/sdk/transport/transporttest"
@@ -12,7 +13,10 @@ import (
 // services.
 func TestConformance(t *testing.T) {
 	n := privateNet(t)
-	transporttest.Run(t, func(t *testing.T) transport.Transport {
+	// A first packet to a fresh onion service waits for its descriptor,
+	// an introduction and a rendezvous: seconds when idle, tens of
+	// seconds on a busy machine.
+	transporttest.RunWith(t, transporttest.Options{Timeout: 60 * time.Second}, func(t *testing.T) transport.Transport {
 		return newTransport(t, n.ClientTorrc(), "")
 	})
 }

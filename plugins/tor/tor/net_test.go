@@ -40,9 +40,15 @@ func privateNet(t *testing.T) *tornet.Network {
 		t.Skipf("needs a loopback-only network namespace to run tor (make test provides one): %v", err)
 	}
 	shared.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
 		defer cancel()
-		shared.net, shared.err = tornet.Start(ctx, tornet.Options{Bridge: true})
+		// Six relays rather than the minimum three: onion-service
+		// circuits with vanguards-lite exclude the guard, the layer-2
+		// set and the far end, and a four-relay network sometimes
+		// leaves no candidate ("Could not find a node that matches the
+		// configured _HSLayer2Nodes set"), stalling a rendezvous for
+		// minutes.
+		shared.net, shared.err = tornet.Start(ctx, tornet.Options{Relays: 6, Bridge: true})
 	})
 	if shared.err != nil {
 		t.Fatalf("private tor network: %v", shared.err)

@@ -14,9 +14,18 @@ import (
 	"github.com/onemfive/onemfive/sdk/transport"
 )
 
-// Timeout bounds every wait in the suite: a packet that has not arrived, or
-// a call that has not returned, by then fails the test.
+// Timeout is the default bound on every wait in the suite: a packet that
+// has not arrived, or a call that has not returned, by then fails the test.
+// Transports over slow networks (onion services, garlic tunnels) set their
+// own with RunWith.
 const Timeout = 10 * time.Second
+
+// Options tune the suite for a transport.
+type Options struct {
+	// Timeout replaces the package's Timeout for every wait. Zero means
+	// Timeout.
+	Timeout time.Duration
+}
 
 // Factory makes a fresh, configured transport that can reach every other
 // transport the same factory made. The suite starts and stops it.
@@ -25,7 +34,16 @@ type Factory func(t *testing.T) transport.Transport
 // Run runs the conformance suite against the transports newTransport makes.
 func Run(t *testing.T, newTransport Factory) {
 	t.Helper()
-	s := suite{newTransport: newTransport}
+	RunWith(t, Options{}, newTransport)
+}
+
+// RunWith is Run with options.
+func RunWith(t *testing.T, opt Options, newTransport Factory) {
+	t.Helper()
+	if opt.Timeout <= 0 {
+		opt.Timeout = Timeout
+	}
+	s := suite{newTransport: newTransport, timeout: opt.Timeout}
 	t.Run("Info", s.testInfo)
 	t.Run("StartReadyStop", s.testStartReadyStop)
 	t.Run("Delivery", s.testDelivery)
@@ -42,6 +60,7 @@ func Run(t *testing.T, newTransport Factory) {
 
 type suite struct {
 	newTransport Factory
+	timeout      time.Duration
 }
 
 // node is a started transport with its recorder.
@@ -50,6 +69,8 @@ type node struct {
 	rec   *Recorder
 	addrs []string
 	mark  int // packets recorded before the test proper (warm-up)
+
+	timeout time.Duration // the suite's bound on every wait
 }
 
 func (n *node) addr() string { return n.addrs[0] }
@@ -57,9 +78,9 @@ func (n *node) addr() string { return n.addrs[0] }
 // start makes and starts a transport; Cleanup stops it.
 func (s suite) start(t *testing.T) *node {
 	t.Helper()
-	n := &node{tr: s.newTransport(t), rec: new(Recorder)}
-	err := within(t, "Start", func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	n := &node{tr: s.newTransport(t), rec: new(Recorder), timeout: s.timeout}
+	err := within(t, s.timeout, "Start", func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 		defer cancel()
 		var err error
 		n.addrs, err = n.tr.Start(ctx, n.rec)
@@ -77,8 +98,8 @@ func (s suite) start(t *testing.T) *node {
 
 func (n *node) stop(t *testing.T) {
 	t.Helper()
-	err := within(t, "Stop", func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	err := within(t, n.timeout, "Stop", func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
 		defer cancel()
 		return n.tr.Stop(ctx)
 	})
@@ -97,9 +118,9 @@ func warm(t *testing.T, a *node, others ...*node) {
 		ab, ba := payload(100, uint64(i), 32), payload(101, uint64(i), 32)
 		mb, ma := b.rec.Len(), a.rec.Len()
 		a.send(t, transport.Packet{Addr: b.addr(), Data: ab})
-		expectAfter(t, b.rec, mb, [][]byte{ab})
+		expectAfter(t, b.rec, mb, [][]byte{ab}, b.timeout)
 		b.send(t, transport.Packet{Addr: a.addr(), Data: ba})
-		expectAfter(t, a.rec, ma, [][]byte{ba})
+		expectAfter(t, a.rec, ma, [][]byte{ba}, a.timeout)
 	}
 	for _, n := range append(others, a) {
 		n.mark = n.rec.Len()
@@ -117,24 +138,24 @@ func (n *node) send(t *testing.T, pkts ...transport.Packet) {
 // trySend sends pkts from n, failing t only if Send does not return.
 func (n *node) trySend(t *testing.T, pkts ...transport.Packet) error {
 	t.Helper()
-	return within(t, "Send", func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	return within(t, n.timeout, "Send", func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
 		defer cancel()
 		return n.tr.Send(ctx, pkts)
 	})
 }
 
-// within runs f and fails t if f has not returned after Timeout plus a
-// margin (f's own ctx normally ends it first).
-func within(t testing.TB, what string, f func() error) error {
+// within runs f and fails t if f has not returned after d plus a margin
+// (f's own ctx normally ends it first).
+func within(t testing.TB, d time.Duration, what string, f func() error) error {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- f() }()
 	select {
 	case err := <-done:
 		return err
-	case <-time.After(Timeout + Timeout/2):
-		t.Fatalf("%s did not return within %v: wedged", what, Timeout+Timeout/2)
+	case <-time.After(d + d/2):
+		t.Fatalf("%s did not return within %v: wedged", what, d+d/2)
 		return nil
 	}
 }
@@ -154,11 +175,11 @@ func payload(tag, seq uint64, size int) []byte {
 // matched, in arrival order.
 func expect(t *testing.T, n *node, want [][]byte) []transport.Packet {
 	t.Helper()
-	return expectAfter(t, n.rec, n.mark, want)
+	return expectAfter(t, n.rec, n.mark, want, n.timeout)
 }
 
 // expectAfter is expect ignoring the first skip recorded packets.
-func expectAfter(t *testing.T, rec *Recorder, skip int, want [][]byte) []transport.Packet {
+func expectAfter(t *testing.T, rec *Recorder, skip int, want [][]byte, d time.Duration) []transport.Packet {
 	t.Helper()
 	missing := make(map[string]int, len(want))
 	for _, w := range want {
@@ -168,7 +189,7 @@ func expectAfter(t *testing.T, rec *Recorder, skip int, want [][]byte) []transpo
 	var matched []transport.Packet
 	var unknown []int // sizes of packets that match nothing
 	seen := skip
-	ok := rec.Wait(Timeout, func(pkts []transport.Packet, _ []transport.Event) bool {
+	ok := rec.Wait(d, func(pkts []transport.Packet, _ []transport.Event) bool {
 		for _, p := range pkts[seen:] {
 			if missing[string(p.Data)] > 0 {
 				missing[string(p.Data)]--
@@ -192,7 +213,7 @@ func expectAfter(t *testing.T, rec *Recorder, skip int, want [][]byte) []transpo
 			}
 		}
 		slices.Sort(sizes)
-		t.Fatalf("%d of %d packets missing after %v (sizes %v)", remaining, len(want), Timeout, sizes)
+		t.Fatalf("%d of %d packets missing after %v (sizes %v)", remaining, len(want), d, sizes)
 	}
 	return matched
 }
@@ -227,7 +248,7 @@ func (s suite) testStartReadyStop(t *testing.T) {
 			t.Errorf("Start returned an empty address among %q", n.addrs)
 		}
 	}
-	n.rec.WaitEvent(t, Timeout, func(ev transport.Event) bool { return ev.State == transport.StateReady })
+	n.rec.WaitEvent(t, s.timeout, func(ev transport.Event) bool { return ev.State == transport.StateReady })
 	n.stop(t)
 	if !slices.ContainsFunc(n.rec.Events(), func(ev transport.Event) bool { return ev.State == transport.StateStopped }) {
 		t.Errorf("no stopped event reported before Stop returned; events: %+v", n.rec.Events())
@@ -275,7 +296,7 @@ func (s suite) testDelivery(t *testing.T) {
 			want = append(want, r)
 			b.send(t, transport.Packet{Addr: p.Addr, Data: r})
 		}
-		expectAfter(t, a.rec, mark, want)
+		expectAfter(t, a.rec, mark, want, s.timeout)
 	})
 }
 
@@ -315,7 +336,7 @@ func (s suite) testConcurrentSend(t *testing.T) {
 					mu.Lock()
 					want = append(want, d)
 					mu.Unlock()
-					ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+					ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 					err := sn.tr.Send(ctx, []transport.Packet{{Addr: b.addr(), Data: d}})
 					cancel()
 					if err != nil {
@@ -372,7 +393,7 @@ func (s suite) testSendAfterStop(t *testing.T) {
 func (s suite) testStopIdempotent(t *testing.T) {
 	a := s.start(t)
 	for i := range 3 {
-		err := within(t, "Stop", func() error { return a.tr.Stop(context.Background()) })
+		err := within(t, s.timeout, "Stop", func() error { return a.tr.Stop(context.Background()) })
 		if err != nil {
 			t.Errorf("Stop #%d: %v", i+1, err)
 		}
@@ -390,8 +411,8 @@ func (s suite) testUnreachable(t *testing.T) {
 	for i := range 20 {
 		// Errors are allowed (the peer is gone); wedging is not. trySend
 		// fails the test if Send does not return.
-		ctx, cancel := context.WithTimeout(context.Background(), Timeout/5)
-		_ = within(t, "Send to an unreachable address", func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), s.timeout/5)
+		_ = within(t, s.timeout, "Send to an unreachable address", func() error {
 			return a.tr.Send(ctx, []transport.Packet{{Addr: dead, Data: payload(8, uint64(i), 500)}})
 		})
 		cancel()
@@ -399,8 +420,8 @@ func (s suite) testUnreachable(t *testing.T) {
 		// the good one.
 		d := payload(9, uint64(i), 500)
 		want = append(want, d)
-		ctx, cancel = context.WithTimeout(context.Background(), Timeout)
-		err := within(t, "Send", func() error {
+		ctx, cancel = context.WithTimeout(context.Background(), s.timeout)
+		err := within(t, s.timeout, "Send", func() error {
 			return a.tr.Send(ctx, []transport.Packet{{Addr: dead, Data: []byte("lost")}, {Addr: b.addr(), Data: d}})
 		})
 		cancel()
@@ -429,7 +450,7 @@ func (s suite) testSlowDeliver(t *testing.T) {
 	}
 	sent := make(chan error, 1)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*Timeout)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*s.timeout)
 		defer cancel()
 		for _, batch := range batches {
 			if err := a.tr.Send(ctx, batch); err != nil {
@@ -439,7 +460,7 @@ func (s suite) testSlowDeliver(t *testing.T) {
 		}
 		sent <- nil
 	}()
-	b.rec.WaitBlocked(t, Timeout)
+	b.rec.WaitBlocked(t, s.timeout)
 	// Let the sender run into whatever buffers the transport has while
 	// Deliver stays blocked. This only widens the window; nothing is timed.
 	time.Sleep(200 * time.Millisecond)
@@ -450,7 +471,7 @@ func (s suite) testSlowDeliver(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(Timeout):
+	case <-time.After(s.timeout):
 		t.Fatalf("sender wedged after every packet was delivered")
 	}
 }
@@ -460,13 +481,13 @@ func (s suite) testStopWhileDeliverBlocked(t *testing.T) {
 	b.rec.Hold()
 	t.Cleanup(b.rec.Release)
 	a.send(t, transport.Packet{Addr: b.addr(), Data: []byte("held")})
-	b.rec.WaitBlocked(t, Timeout)
+	b.rec.WaitBlocked(t, s.timeout)
 	// Stop must cancel the ctx Deliver was given and return.
 	b.stop(t)
 	// The sender keeps working.
-	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
-	_ = within(t, "Send to a stopped peer", func() error {
+	_ = within(t, s.timeout, "Send to a stopped peer", func() error {
 		return a.tr.Send(ctx, []transport.Packet{{Addr: b.addr(), Data: []byte("late")}})
 	})
 }
