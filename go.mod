@@ -20,6 +20,11 @@ require (
 )
 
 require (
+	github.com/eyedeekay/i2pkeys v0.33.8 // indirect
+	github.com/eyedeekay/sam3 v0.33.8 // indirect
+)
+
+require (
 	github.com/DataDog/zstd v1.5.7 // indirect
 	github.com/RaduBerinde/axisds v0.1.0 // indirect
 	github.com/RaduBerinde/btreemap v0.0.0-20250419174037-3d62b7205d54 // indirect
