@@ -83,3 +83,11 @@ func (s *Store) Put(key string, val []byte) error {
 }
 
 func metaKey(k string) []byte { return key(prefixMeta, []byte(k)) }
+
+// Delete removes the meta value under key; a missing key is not an error.
+func (s *Store) Delete(key string) error {
+	if err := s.db.Delete(metaKey(key), pebble.Sync); err != nil {
+		return fmt.Errorf("store: delete meta %q: %w", key, err)
+	}
+	return nil
+}

@@ -1,0 +1,318 @@
+package overlay
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/onemfive/onemfive/host/lease"
+	"github.com/onemfive/onemfive/host/node"
+	"github.com/onemfive/onemfive/host/onion"
+	"github.com/onemfive/onemfive/host/relay"
+	"github.com/onemfive/onemfive/host/router"
+)
+
+// deliverer takes payloads whose path ended here.
+type deliverer struct{ o *Overlay }
+
+func (d deliverer) Deliver(ctx context.Context, dl relay.Delivery) error {
+	o := d.o
+	payload := dl.Payload
+	if dl.Kind == onion.KindDeliverSURB {
+		o.mu.Lock()
+		e, ok := o.surbKeys[dl.SURBID]
+		if ok {
+			delete(o.surbKeys, dl.SURBID)
+			if e.lease && o.mine != nil {
+				o.mine.used++
+			}
+		}
+		o.mu.Unlock()
+		if !ok {
+			return fmt.Errorf("%w: reply on unknown or used reply block %x", ErrMalformed, dl.SURBID[:4])
+		}
+		var err error
+		if payload, err = e.keys.Open(payload); err != nil {
+			return fmt.Errorf("%w: reply: %w", ErrMalformed, err)
+		}
+	}
+	if len(payload) == 0 {
+		return fmt.Errorf("%w: empty payload", ErrMalformed)
+	}
+	switch payload[0] {
+	case payloadGateway:
+		if dl.Kind != onion.KindDeliver {
+			return fmt.Errorf("%w: gateway payload on a reply block", ErrMalformed)
+		}
+		s, inner, err := decodeGateway(payload)
+		if err != nil {
+			return err
+		}
+		if node.IDFromKey(s.FirstHop[:]) != o.cfg.Identity.ID() {
+			return fmt.Errorf("%w: gateway payload for a reply block starting at %s", ErrMalformed, node.IDFromKey(s.FirstHop[:]).Short())
+		}
+		pkt, err := onion.PacketFromSURB(s, inner)
+		if err != nil {
+			return fmt.Errorf("%w: gateway: %w", ErrMalformed, err)
+		}
+		o.observe(map[string]any{"event": "gateway"})
+		return o.processLocal(ctx, pkt)
+	case payloadFragment:
+		f, err := decodeFragment(payload)
+		if err != nil {
+			return err
+		}
+		o.mu.Lock()
+		msg := o.reasm.add(f, o.clock.Now())
+		o.mu.Unlock()
+		if msg == nil {
+			return nil
+		}
+		return o.handleMessage(ctx, msg)
+	}
+	return fmt.Errorf("%w: payload type %d", ErrMalformed, payload[0])
+}
+
+// processLocal runs a packet this node made for itself as first hop (a
+// gateway filling a reply block) through its own relay.
+func (o *Overlay) processLocal(ctx context.Context, pkt []byte) error {
+	return o.proc.Process(ctx, relay.Incoming{Network: "local", From: "self", Packet: pkt})
+}
+
+// handleMessage acts on a reassembled message.
+func (o *Overlay) handleMessage(ctx context.Context, b []byte) error {
+	m, err := decodeMessage(b)
+	if err != nil {
+		return err
+	}
+	now := o.clock.Now()
+	switch {
+	case m.data != nil:
+		handle := ""
+		if len(m.data.surbs) > 0 {
+			var hb [12]byte
+			_, _ = o.rand.Read(hb[:])
+			handle = handlePrefix + hex.EncodeToString(hb[:])
+			o.mu.Lock()
+			if len(o.pools) < maxPools {
+				o.pools[handle] = &surbPool{surbs: m.data.surbs, expires: now.Add(poolTTL)}
+			}
+			o.mu.Unlock()
+		}
+		return o.cfg.Deliver(ctx, handle, m.data.sealed)
+	case m.store != nil:
+		rec, set, err := verifyLease(*m.store, "", now)
+		if err != nil {
+			return err
+		}
+		o.mu.Lock()
+		old, had := o.stored[rec.ID]
+		keep := len(o.stored) < maxStored || had
+		if had {
+			if prev, err := lease.Decode(old.set); err == nil && !set.Supersedes(prev) {
+				keep = false
+			}
+		}
+		if keep {
+			o.stored[rec.ID] = leaseMsg{record: append([]byte(nil), m.store.record...), set: append([]byte(nil), m.store.set...)}
+		}
+		o.mu.Unlock()
+		o.observe(map[string]any{"event": "lease_stored", "owner": string(rec.ID)})
+		return nil
+	case m.query != nil:
+		target := node.IDFromKey(m.query.target[:])
+		o.mu.Lock()
+		l, ok := o.stored[target]
+		o.mu.Unlock()
+		o.observe(map[string]any{"event": "lease_query", "owner": string(target), "found": ok})
+		reply, err := replyMsg{nonce: m.query.nonce, found: ok, lease: l}.encode()
+		if err != nil {
+			return err
+		}
+		dir, err := directory(o.cfg.Store, o.cfg.Identity.ID(), o.cfg.Schedule, now)
+		if err != nil {
+			return err
+		}
+		surbs := m.query.surbs
+		return o.sendViaSURBs(ctx, dir, reply, func() *onion.SURB {
+			if len(surbs) == 0 {
+				return nil
+			}
+			s := surbs[0]
+			surbs = surbs[1:]
+			return s
+		}, Params{Hops: 1})
+	case m.reply != nil:
+		o.mu.Lock()
+		lk, ok := o.lookups[m.reply.nonce]
+		o.mu.Unlock()
+		if !ok || !m.reply.found {
+			return nil
+		}
+		rec, set, err := verifyLease(m.reply.lease, lk.target, now)
+		if err != nil {
+			return err
+		}
+		if _, err := o.cfg.Store.Peer(string(rec.ID)); err != nil {
+			// A node seen only through its lease set: keys, no addresses.
+			if err := o.cfg.Store.PutPeer(string(rec.ID), m.reply.lease.record); err != nil {
+				return fmt.Errorf("overlay: store %s: %w", rec.ID.Short(), err)
+			}
+		}
+		// Interleave gateways so consecutive fragments use different ones.
+		k := &knownLease{set: set, surbs: interleave(set)}
+		o.mu.Lock()
+		if prev := o.known[rec.ID]; prev == nil || set.Supersedes(prev.set) {
+			o.known[rec.ID] = k
+		}
+		o.mu.Unlock()
+		select {
+		case lk.done <- m.reply.lease:
+		default:
+		}
+		if o.cfg.Resolved != nil {
+			o.cfg.Resolved(rec.ID)
+		}
+		return nil
+	}
+	return nil
+}
+
+// interleave lists a set's reply blocks round robin over its leases.
+func interleave(set *lease.Set) []*onion.SURB {
+	var out []*onion.SURB
+	for i := 0; ; i++ {
+		added := false
+		for li := range set.Leases {
+			if i < len(set.Leases[li].Replies) {
+				out = append(out, &set.Leases[li].Replies[i])
+				added = true
+			}
+		}
+		if !added {
+			return out
+		}
+	}
+}
+
+// verifyLease checks a lease message: the record decodes, the set is the
+// record owner's, current, and (when want is set) for want.
+func verifyLease(l leaseMsg, want node.ID, now time.Time) (*node.Record, *lease.Set, error) {
+	rec, err := node.DecodeRecord(l.record)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: lease record: %w", ErrMalformed, err)
+	}
+	if want != "" && rec.ID != want {
+		return nil, nil, fmt.Errorf("%w: lease for %s, asked for %s", ErrMalformed, rec.ID.Short(), want.Short())
+	}
+	set, err := lease.Verify(l.set, rec.ID, now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return rec, set, nil
+}
+
+// needsPublish reports whether this node's lease set is missing, due for
+// refresh, or half used.
+func (o *Overlay) needsPublish(now time.Time) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	m := o.mine
+	return m == nil || !now.Before(m.refreshAt) || 2*m.used >= m.total
+}
+
+// publish makes a fresh lease set (gateways, reply blocks through them to
+// here) and stores it at the nodes closest to this node's id, each over its
+// own path.
+func (o *Overlay) publish(ctx context.Context) error {
+	now := o.clock.Now()
+	dir, err := directory(o.cfg.Store, o.cfg.Identity.ID(), o.cfg.Schedule, now)
+	if err != nil {
+		return err
+	}
+	gws := candidates(dir, o.cfg.Guards...)
+	if len(gws) == 0 {
+		return fmt.Errorf("%w: no relay to be a gateway", router.ErrNoPath)
+	}
+	// Random gateways.
+	for i := len(gws) - 1; i > 0; i-- {
+		var b [1]byte
+		_, _ = o.rand.Read(b[:])
+		j := int(b[0]) % (i + 1)
+		gws[i], gws[j] = gws[j], gws[i]
+	}
+	gws = gws[:min(len(gws), o.cfg.Gateways)]
+	expires := now.Add(o.cfg.LeaseLifetime)
+	var leases []lease.Lease
+	for _, g := range gws {
+		surbs, err := o.replyBlocks(dir, o.cfg.RepliesPerLease, &g, true, o.cfg.LeaseLifetime)
+		if err != nil {
+			return err
+		}
+		l := lease.Lease{}
+		_, pub, _ := node.ParseID(string(g.ID))
+		copy(l.Gateway[:], pub)
+		for _, s := range surbs {
+			l.Replies = append(l.Replies, *s)
+		}
+		leases = append(leases, l)
+	}
+	setBytes, err := lease.Sign(o.cfg.Identity, now, expires, leases)
+	if err != nil {
+		return fmt.Errorf("overlay: sign lease set: %w", err)
+	}
+	set, err := lease.Decode(setBytes)
+	if err != nil {
+		return err
+	}
+	bare, err := o.cfg.Identity.NewRecord(nil, now)
+	if err != nil {
+		return err
+	}
+	msg, err := appendLease([]byte{msgLeaseStore}, leaseMsg{record: bare, set: setBytes})
+	if err != nil {
+		return err
+	}
+	ids := make([]node.ID, 0, len(dir))
+	for k := range dir {
+		ids = append(ids, k)
+	}
+	var errs []error
+	targets := lease.Closest(o.cfg.Identity.ID(), ids, storers)
+	for _, t := range targets {
+		errs = append(errs, o.sendDirect(ctx, dir, dir[t].cand, msg, Params{Hops: 2}))
+	}
+	if err := errors.Join(errs...); err != nil && len(targets) > 0 && countNil(errs) == 0 {
+		return fmt.Errorf("overlay: publish lease set: %w", err)
+	}
+	total := 0
+	for _, l := range leases {
+		total += len(l.Replies)
+	}
+	o.mu.Lock()
+	o.mine = &ownLease{set: set, total: total, refreshAt: set.RefreshAt()}
+	o.mu.Unlock()
+	o.log.Info("lease set published", "gateways", len(leases), "reply_blocks", total, "stored_at", len(targets), "expires", expires.Format(time.RFC3339))
+	o.observe(map[string]any{"event": "lease_published", "stored_at": idsToStrings(targets)})
+	return nil
+}
+
+func countNil(errs []error) int {
+	n := 0
+	for _, e := range errs {
+		if e == nil {
+			n++
+		}
+	}
+	return n
+}
+
+func idsToStrings(ids []node.ID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = string(id)
+	}
+	return out
+}

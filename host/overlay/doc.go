@@ -1,0 +1,54 @@
+// Package overlay is the host's onion layer: it relays other nodes' onion
+// packets, sends this node's messages over onion paths, and makes this node
+// reachable by id alone through lease sets. The pure parts live elsewhere:
+// the packet format in host/onion, mix keys in host/mixkey, path choice in
+// host/router, lease sets in host/lease, the relay step (unwrap, replay
+// cache, durable mixing queue) in host/relay. This package wires them to the
+// store and the transports.
+//
+// # On the wire
+//
+// An onion packet travels on a transport as PacketTag followed by its
+// onion.PacketSize bytes, so every overlay packet has the same length on
+// every link. What a final hop reads is a fragment of a message or a
+// gateway request (msg.go has the formats). Messages are fragmented into
+// ChunkSize pieces and reassembled at the receiver (bounded: 1024 partial
+// messages, 16 MiB, two minutes), and completed message ids are remembered
+// for ten minutes, so a retransmitted fragment is not delivered twice.
+//
+// # Reaching a node by id
+//
+// A node that publishes (Config.Publish) picks Gateways relays and makes,
+// for each, RepliesPerLease reply blocks (SURBs) whose route runs from the
+// gateway through its guard (or a random relay) to itself; it signs them
+// into a lease set and stores it, with its bare record (keys, no
+// addresses), at the three nodes whose ids are closest to its own (XOR
+// over SHA-256, lease.Closest), each over its own onion path. It
+// republishes at three quarters of the lifetime, or as soon as half the
+// reply blocks were used (each carries one packet: relays drop replays).
+//
+// A sender that knows only an id asks the three nodes closest to it that it
+// knows (Resolve): each query goes on its own path and carries reply
+// blocks, so the storer answers without learning who asked. With the lease
+// set the sender sends every fragment on its own path to a gateway, with a
+// gateway request holding one reply block: the gateway fills the block and
+// relays the packet along the reply route. The sender never learns the
+// receiver's address; the receiver never learns the sender's; the gateway
+// sees neither.
+//
+// Every data message carries two reply blocks back to its sender, kept in a
+// pool under a handle the courier acknowledges to (IsHandle, Bind), so
+// acknowledgements and answers need no lease set of the sender. Replies,
+// too, travel on the replier's own path to the block's first hop.
+//
+// # Guarantees and limits
+//
+// Mix keys rotate per epoch and are sealed at rest under a key derived from
+// the node key (keys.go); a replayed packet is dropped after a restart too
+// (host/relay). Reply-block keys and lease caches are in memory: after a
+// restart, replies on old blocks are lost (the courier retransmits) and the
+// lease set is republished. Storers learn whose lease set they hold (the
+// owner's id, not where it is), as I2P's floodfills do; blinding the storage
+// key is future work. The lookup asks the closest nodes this node knows, one
+// round, not an iterative Kademlia walk.
+package overlay

@@ -1,0 +1,257 @@
+package overlay
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/onemfive/onemfive/host/node"
+	"github.com/onemfive/onemfive/host/store"
+	"github.com/onemfive/onemfive/sdk/transport"
+)
+
+// memNet delivers packets between overlays in this process, each on its own
+// goroutine (as a transport would).
+type memNet struct {
+	mu    sync.Mutex
+	nodes map[string]*testNode
+	down  map[string]bool
+	wg    sync.WaitGroup
+}
+
+func (m *memNet) Ready(network string) bool { return network == "mem" }
+
+func (m *memNet) Send(ctx context.Context, network string, pkts []transport.Packet) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, p := range pkts {
+		to := m.nodes[p.Addr]
+		if to == nil || m.down[p.Addr] {
+			continue // lost, as on a real link
+		}
+		from := "?"
+		if s, ok := ctx.Value(fromKey{}).(string); ok {
+			from = s
+		}
+		data := bytes.Clone(p.Data)
+		m.wg.Go(func() {
+			ctx := context.WithValue(context.Background(), fromKey{}, to.addr)
+			_ = to.o.HandlePacket(ctx, "mem", from, data)
+		})
+	}
+	return nil
+}
+
+type fromKey struct{}
+
+type testNode struct {
+	addr string
+	id   *node.Identity
+	st   *store.Store
+	o    *Overlay
+	obs  *syncBuffer
+	got  chan delivered
+}
+
+type delivered struct {
+	handle string
+	data   []byte
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) lines(t *testing.T) []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	sc := bufio.NewScanner(bytes.NewReader(s.b.Bytes()))
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("observation line %q: %v", sc.Text(), err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func newTestNode(t *testing.T, net *memNet, addr string, cfg Config) *testNode {
+	t.Helper()
+	id, err := node.NewIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	n := &testNode{addr: addr, id: id, st: st, obs: new(syncBuffer), got: make(chan delivered, 64)}
+	cfg.Identity, cfg.Store, cfg.Net = id, st, net
+	cfg.Replay, cfg.Queue = store.NewReplayCache(st), store.NewMixQueue(st)
+	cfg.Observe = n.obs
+	cfg.Deliver = func(_ context.Context, handle string, sealed []byte) error {
+		n.got <- delivered{handle, bytes.Clone(sealed)}
+		return nil
+	}
+	if n.o, err = New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.o.Close) // before the store closes (cleanups run in reverse)
+	t.Cleanup(net.wg.Wait)
+	net.mu.Lock()
+	net.nodes[addr] = n
+	net.mu.Unlock()
+	return n
+}
+
+func (n *testNode) record(t *testing.T) []byte {
+	t.Helper()
+	rec, err := n.id.NewRecord(map[string][]string{"mem": {n.addr}}, time.Now(), n.o.MixRecords()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// introduce stores b's record at a.
+func introduce(t *testing.T, a, b *testNode) {
+	t.Helper()
+	if err := a.st.PutPeer(string(b.id.ID()), b.record(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (n *testNode) wait(t *testing.T, what string) delivered {
+	t.Helper()
+	select {
+	case d := <-n.got:
+		return d
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s: nothing delivered at %s", what, n.addr)
+	}
+	return delivered{}
+}
+
+// TestLeaseSetRoundTrip: A knows only F's id; it finds F's lease set,
+// sends a two-fragment message through its path and F's gateway, F answers
+// on A's reply blocks, then sends A a new message by id over the pool A's
+// message left. No relay observes both A and F.
+func TestLeaseSetRoundTrip(t *testing.T) {
+	net := &memNet{nodes: map[string]*testNode{}, down: map[string]bool{}}
+	var relays []*testNode
+	for i := range 5 {
+		relays = append(relays, newTestNode(t, net, fmt.Sprintf("r%d", i), Config{}))
+	}
+	a := newTestNode(t, net, "a", Config{Guards: []node.ID{relays[0].id.ID()}, ClientOnly: true})
+	f := newTestNode(t, net, "f", Config{Guards: []node.ID{relays[1].id.ID()}, Publish: true, ClientOnly: true})
+	all := append([]*testNode{a, f}, relays...)
+	for _, r := range relays {
+		for _, x := range all {
+			if x != r {
+				introduce(t, r, x)
+			}
+		}
+		introduce(t, a, r)
+		introduce(t, f, r)
+	}
+	ctx := t.Context()
+	if err := f.o.publish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	net.wg.Wait()
+
+	ctx2, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	rec, err := a.o.Resolve(ctx2, f.id.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.ID != f.id.ID() || len(rec.Addresses) != 0 {
+		t.Fatalf("resolved record %s with addresses %v", rec.ID.Short(), rec.Addresses)
+	}
+	msg := bytes.Repeat([]byte("hello F "), 200) // two fragments with the reply blocks
+	if err := a.o.Send(ctx, string(f.id.ID()), msg, Params{Hops: 2}); err != nil {
+		t.Fatal(err)
+	}
+	d := f.wait(t, "A to F")
+	if !bytes.Equal(d.data, msg) || !IsHandle(d.handle) {
+		t.Fatalf("F got %d bytes on handle %q", len(d.data), d.handle)
+	}
+	if err := f.o.Send(ctx, d.handle, []byte("ack"), Params{Hops: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if r := a.wait(t, "F to A on a reply block"); string(r.data) != "ack" {
+		t.Fatalf("A got %q", r.data)
+	}
+	f.o.Bind(d.handle, a.id.ID())
+	if err := f.o.Send(ctx, string(a.id.ID()), []byte("by id"), Params{Hops: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if r := a.wait(t, "F to A by id"); string(r.data) != "by id" {
+		t.Fatalf("A got %q", r.data)
+	}
+	net.wg.Wait()
+
+	// What every relay saw, from its observation log.
+	addrID := map[string]node.ID{}
+	for _, x := range all {
+		addrID[x.addr] = x.id.ID()
+	}
+	forwarded := 0
+	for _, r := range relays {
+		saw := map[node.ID]bool{}
+		for _, l := range r.obs.lines(t) {
+			if from, ok := l["from"].(string); ok {
+				saw[addrID[from]] = true
+			}
+			if next, ok := l["next"].(string); ok {
+				saw[node.ID(next)] = true
+				forwarded++
+			}
+		}
+		if saw[a.id.ID()] && saw[f.id.ID()] {
+			t.Errorf("relay %s saw both A and F", r.addr)
+		}
+	}
+	if forwarded == 0 {
+		t.Fatal("no relay forwarded anything")
+	}
+	// A never received a packet from F's address, nor F from A's.
+	for _, pair := range [][2]*testNode{{a, f}, {f, a}} {
+		for _, l := range pair[0].obs.lines(t) {
+			if l["from"] == pair[1].addr {
+				t.Errorf("%s received a packet straight from %s", pair[0].addr, pair[1].addr)
+			}
+		}
+	}
+}
+
+// TestSendWithoutLease: a destination with no lease set gives ErrNoLease
+// and starts a lookup, rather than blocking the caller.
+func TestSendWithoutLease(t *testing.T) {
+	net := &memNet{nodes: map[string]*testNode{}, down: map[string]bool{}}
+	r := newTestNode(t, net, "r0", Config{})
+	a := newTestNode(t, net, "a", Config{})
+	introduce(t, a, r)
+	other, _ := node.NewIdentity()
+	err := a.o.Send(t.Context(), string(other.ID()), []byte("x"), Params{Hops: 0})
+	if !errors.Is(err, ErrNoLease) {
+		t.Fatalf("Send = %v, want ErrNoLease", err)
+	}
+}

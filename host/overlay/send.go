@@ -1,0 +1,434 @@
+package overlay
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/onemfive/onemfive/host/lease"
+	"github.com/onemfive/onemfive/host/node"
+	"github.com/onemfive/onemfive/host/onion"
+	"github.com/onemfive/onemfive/host/router"
+)
+
+// readyNetworks filters p's networks (or every network the relays use) to
+// those ready here.
+func (o *Overlay) readyNetworks(dir map[node.ID]relayInfo, p Params) []string {
+	nets := p.Networks
+	if len(nets) == 0 {
+		for _, r := range dir {
+			for _, n := range r.cand.Networks {
+				if !slices.Contains(nets, n) {
+					nets = append(nets, n)
+				}
+			}
+		}
+		slices.Sort(nets)
+	}
+	var out []string
+	for _, n := range nets {
+		if o.cfg.Net.Ready(n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func candidates(dir map[node.ID]relayInfo, drop ...node.ID) []router.Candidate {
+	out := make([]router.Candidate, 0, len(dir))
+	for id, r := range dir {
+		if !slices.Contains(drop, id) {
+			out = append(out, r.cand)
+		}
+	}
+	slices.SortFunc(out, func(a, b router.Candidate) int { return compareIDs(a.ID, b.ID) })
+	return out
+}
+
+func compareIDs(a, b node.ID) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// guard picks one of the configured guards usable now, or nil.
+func (o *Overlay) guard(dir map[node.ID]relayInfo, exclude []node.ID) (*router.Candidate, error) {
+	if len(o.cfg.Guards) == 0 {
+		return nil, nil
+	}
+	var usable []router.Candidate
+	for _, g := range o.cfg.Guards {
+		if r, ok := dir[g]; ok && !slices.Contains(exclude, g) {
+			usable = append(usable, r.cand)
+		}
+	}
+	if len(usable) == 0 {
+		return nil, fmt.Errorf("%w: none of the %d configured guards is known with a current mix key", router.ErrNoPath, len(o.cfg.Guards))
+	}
+	var b [1]byte
+	_, _ = io.ReadFull(o.rand, b[:])
+	g := usable[int(b[0])%len(usable)]
+	return &g, nil
+}
+
+// path chooses relays for a packet: hops relays, then end when set. The
+// first relay is a guard when guards are configured.
+func (o *Overlay) path(dir map[node.ID]relayInfo, hops int, end *router.Candidate, p Params, exclude []node.ID) ([]router.Candidate, error) {
+	nets := o.readyNetworks(dir, p)
+	if len(nets) == 0 {
+		return nil, fmt.Errorf("%w: no network of %v is ready here", router.ErrNoPath, p.Networks)
+	}
+	total := hops
+	if end != nil {
+		total++
+	}
+	if total < 1 || total > onion.MaxHops {
+		return nil, fmt.Errorf("%w: %d hops, want 1..%d", router.ErrNoPath, total, onion.MaxHops)
+	}
+	g, err := o.guard(dir, exclude)
+	if err != nil {
+		return nil, err
+	}
+	if g == nil {
+		return router.SelectPath(o.rand, candidates(dir), router.PathRequest{Hops: total, Networks: nets,
+			SenderNetworks: nets, End: end, Exclude: exclude})
+	}
+	if end != nil && end.ID == g.ID {
+		return []router.Candidate{*g}, nil
+	}
+	if total == 1 {
+		if end != nil {
+			total = 2 // the guard, then the end
+		} else {
+			return []router.Candidate{*g}, nil
+		}
+	}
+	rest, err := router.SelectPath(o.rand, candidates(dir, g.ID), router.PathRequest{Hops: total - 1, Networks: nets,
+		SenderNetworks: g.Networks, SenderGroups: g.Groups, End: end, Exclude: append(slices.Clone(exclude), g.ID)})
+	if err != nil {
+		return nil, err
+	}
+	return append([]router.Candidate{*g}, rest...), nil
+}
+
+// sendPath wraps payload for path and sends it to the first hop.
+func (o *Overlay) sendPath(ctx context.Context, path []router.Candidate, p Params, payload []byte) error {
+	r := o.mathRand()
+	hops := make([]onion.Hop, len(path))
+	for i, c := range path {
+		h, err := c.Hop(p.delay(r))
+		if err != nil {
+			return fmt.Errorf("overlay: %w", err)
+		}
+		hops[i] = h
+	}
+	pkt, err := onion.NewPacket(o.rand, hops, payload)
+	if err != nil {
+		return fmt.Errorf("overlay: %w", err)
+	}
+	return o.sendTo(ctx, path[0].ID, pkt)
+}
+
+// newMessageID draws a fresh message id.
+func (o *Overlay) newMessageID() ([msgIDSize]byte, error) {
+	var id [msgIDSize]byte
+	_, err := io.ReadFull(o.rand, id[:])
+	return id, err
+}
+
+// replyBlocks makes n reply blocks that end at this node: each goes from a
+// random relay through the guard (when set) to here.
+func (o *Overlay) replyBlocks(dir map[node.ID]relayInfo, n int, first *router.Candidate, lease bool, ttl time.Duration) ([]*onion.SURB, error) {
+	self, err := o.selfHop()
+	if err != nil {
+		return nil, err
+	}
+	nets := o.readyNetworks(dir, Params{})
+	out := make([]*onion.SURB, 0, n)
+	for range n {
+		var route []router.Candidate
+		g, err := o.guard(dir, nil)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case g != nil && first != nil && first.ID == g.ID:
+			route = []router.Candidate{*g}
+		case g != nil && first != nil:
+			route = []router.Candidate{*first, *g}
+		case g != nil:
+			mid, err := router.SelectPath(o.rand, candidates(dir, g.ID), router.PathRequest{Hops: 1, Networks: nets,
+				SenderNetworks: nets, Exclude: []node.ID{g.ID}})
+			if err != nil {
+				return nil, err
+			}
+			route = append(mid, *g)
+		case first != nil:
+			mid, err := router.SelectPath(o.rand, candidates(dir, first.ID), router.PathRequest{Hops: 1, Networks: nets,
+				SenderNetworks: first.Networks, Exclude: []node.ID{first.ID}})
+			if err != nil {
+				return nil, err
+			}
+			route = append([]router.Candidate{*first}, mid...)
+		default:
+			route, err = router.SelectPath(o.rand, candidates(dir), router.PathRequest{Hops: 2, Networks: nets, SenderNetworks: nets})
+			if err != nil {
+				return nil, err
+			}
+		}
+		hops := make([]onion.Hop, 0, len(route)+1)
+		for _, c := range route {
+			h, err := c.Hop(0)
+			if err != nil {
+				return nil, fmt.Errorf("overlay: %w", err)
+			}
+			hops = append(hops, h)
+		}
+		hops = append(hops, self)
+		s, keys, err := onion.NewSURB(o.rand, hops)
+		if err != nil {
+			return nil, fmt.Errorf("overlay: reply block: %w", err)
+		}
+		o.mu.Lock()
+		o.surbKeys[keys.ID] = surbEntry{keys: keys, expires: o.clock.Now().Add(ttl + surbGrace), lease: lease}
+		o.mu.Unlock()
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// selfHop is this node as the last hop of a reply block.
+func (o *Overlay) selfHop() (onion.Hop, error) {
+	k, err := o.ring.Get(o.cfg.Schedule.Epoch(o.clock.Now()))
+	if err != nil {
+		return onion.Hop{}, fmt.Errorf("overlay: no current mix key: %w", err)
+	}
+	h := onion.Hop{Key: k.Public()}
+	copy(h.ID[:], o.cfg.Identity.SigningKey())
+	return h, nil
+}
+
+// sendMessage fragments msg and sends each fragment over one of surbs
+// (through this node's own path to the block's first hop).
+func (o *Overlay) sendViaSURBs(ctx context.Context, dir map[node.ID]relayInfo, msg []byte, take func() *onion.SURB, p Params) error {
+	id, err := o.newMessageID()
+	if err != nil {
+		return err
+	}
+	frags, err := fragmentMessage(id, msg)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, f := range frags {
+		s := take()
+		if s == nil {
+			return fmt.Errorf("%w: reply blocks ran out after %d of %d fragments", ErrNoLease, len(errs), len(frags))
+		}
+		payload, err := gatewayPayload(s, f)
+		if err != nil {
+			return err
+		}
+		gw := node.IDFromKey(s.FirstHop[:])
+		if gw == o.cfg.Identity.ID() {
+			// This node is the gateway: fill the block and relay it.
+			pkt, err := onion.PacketFromSURB(s, f)
+			if err == nil {
+				err = o.processLocal(ctx, pkt)
+			}
+			errs = append(errs, err)
+			continue
+		}
+		r, ok := dir[gw]
+		if !ok {
+			errs = append(errs, fmt.Errorf("%w: gateway %s is not a known relay", router.ErrNoPath, gw.Short()))
+			continue
+		}
+		end := r.cand
+		path, err := o.path(dir, p.Hops, &end, p, nil)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		errs = append(errs, o.sendPath(ctx, path, p, payload))
+	}
+	return errors.Join(errs...)
+}
+
+// sendDirect fragments msg and sends each fragment on a path ending at to.
+func (o *Overlay) sendDirect(ctx context.Context, dir map[node.ID]relayInfo, to router.Candidate, msg []byte, p Params) error {
+	id, err := o.newMessageID()
+	if err != nil {
+		return err
+	}
+	frags, err := fragmentMessage(id, msg)
+	if err != nil {
+		return err
+	}
+	for _, f := range frags {
+		path, err := o.path(dir, p.Hops, &to, p, nil)
+		if err != nil {
+			return err
+		}
+		if err := o.sendPath(ctx, path, p, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Send carries a sealed courier packet to addr: a reply handle (IsHandle)
+// or a node id. A node id is reached through reply blocks it gave this node
+// or through its lease set; without either, Send starts a lookup and
+// returns an error wrapping ErrNoLease.
+func (o *Overlay) Send(ctx context.Context, addr string, sealed []byte, p Params) error {
+	now := o.clock.Now()
+	dir, err := directory(o.cfg.Store, o.cfg.Identity.ID(), o.cfg.Schedule, now)
+	if err != nil {
+		return err
+	}
+	size := 2 + replySURBs*onion.SURBSize + len(sealed) // dataMsg.encode
+	take, err := o.surbSource(ctx, addr, (size+ChunkSize-1)/ChunkSize)
+	if err != nil {
+		return err
+	}
+	surbs, err := o.replyBlocks(dir, replySURBs, nil, false, poolTTL)
+	if err != nil {
+		return err
+	}
+	msg, err := dataMsg{surbs: surbs, sealed: sealed}.encode()
+	if err != nil {
+		return err
+	}
+	return o.sendViaSURBs(ctx, dir, msg, take, p)
+}
+
+// surbSource returns a function handing out need reply blocks to addr, or
+// ErrNoLease.
+func (o *Overlay) surbSource(ctx context.Context, addr string, need int) (func() *onion.SURB, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var picked []*onion.SURB
+	takePool := func(h string) {
+		p := o.pools[h]
+		for p != nil && len(p.surbs) > 0 && len(picked) < need {
+			picked = append(picked, p.surbs[0])
+			p.surbs = p.surbs[1:]
+		}
+	}
+	var id node.ID
+	if IsHandle(addr) {
+		takePool(addr)
+	} else {
+		id = node.ID(addr)
+		for _, h := range o.owners[id] {
+			takePool(h)
+		}
+		if k := o.known[id]; k != nil && len(picked) < need && !k.set.Expired(o.clock.Now()) {
+			// Spread fragments over the leases' reply blocks.
+			for len(k.surbs) > 0 && len(picked) < need {
+				picked = append(picked, k.surbs[0])
+				k.surbs = k.surbs[1:]
+			}
+		}
+	}
+	if len(picked) < need {
+		if id != "" && !o.resolving[id] && o.life.Err() == nil {
+			o.resolving[id] = true
+			o.bg.Go(func() { o.lookupAsync(id) })
+		}
+		return nil, fmt.Errorf("%w: %s: %d of %d reply blocks", ErrNoLease, addr, len(picked), need)
+	}
+	return func() *onion.SURB {
+		if len(picked) == 0 {
+			return nil
+		}
+		s := picked[0]
+		picked = picked[1:]
+		return s
+	}, nil
+}
+
+// lookupAsync resolves id in the background and reports it.
+func (o *Overlay) lookupAsync(id node.ID) {
+	ctx, cancel := context.WithTimeout(o.life, lookupWait)
+	defer cancel()
+	defer func() {
+		o.mu.Lock()
+		delete(o.resolving, id)
+		o.mu.Unlock()
+	}()
+	if _, err := o.Resolve(ctx, id); err != nil {
+		o.log.Debug("lease lookup", "id", id.Short(), "error", err)
+	}
+}
+
+// Resolve finds id's lease set: it asks the nodes closest to id (each query
+// on its own path, the answer on reply blocks), stores the owner's bare
+// record as a peer and returns it.
+func (o *Overlay) Resolve(ctx context.Context, id node.ID) (*node.Record, error) {
+	_, pub, err := node.ParseID(string(id))
+	if err != nil {
+		return nil, fmt.Errorf("overlay: resolve: %w", err)
+	}
+	now := o.clock.Now()
+	dir, err := directory(o.cfg.Store, o.cfg.Identity.ID(), o.cfg.Schedule, now)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]node.ID, 0, len(dir))
+	for k := range dir {
+		ids = append(ids, k)
+	}
+	targets := lease.Closest(id, ids, storers)
+	if len(targets) == 0 {
+		return nil, fmt.Errorf("%w: no relay known to ask for %s", router.ErrNoPath, id.Short())
+	}
+	var nb [8]byte
+	_, _ = io.ReadFull(o.rand, nb[:])
+	nonce := binary.BigEndian.Uint64(nb[:])
+	done := make(chan leaseMsg, len(targets))
+	o.mu.Lock()
+	o.lookups[nonce] = lookup{target: id, done: done}
+	o.mu.Unlock()
+	defer func() {
+		o.mu.Lock()
+		delete(o.lookups, nonce)
+		o.mu.Unlock()
+	}()
+	var q queryMsg
+	q.nonce = nonce
+	copy(q.target[:], pub)
+	var errs []error
+	for _, t := range targets {
+		surbs, err := o.replyBlocks(dir, querySURBs, nil, false, lookupWait)
+		if err != nil {
+			return nil, err
+		}
+		q.surbs = surbs
+		msg, err := q.encode()
+		if err != nil {
+			return nil, err
+		}
+		if err := o.sendDirect(ctx, dir, dir[t].cand, msg, Params{Hops: 2}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == len(targets) {
+		return nil, fmt.Errorf("overlay: resolve %s: %w", id.Short(), errors.Join(errs...))
+	}
+	select {
+	case l := <-done:
+		return node.DecodeRecord(l.record)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("overlay: resolve %s: no lease set from %d nodes asked: %w", id.Short(), len(targets), ctx.Err())
+	}
+}
