@@ -56,6 +56,24 @@ api {
   listen = "127.0.0.1:2018"
 }
 
+# The onion layer. This node relays other nodes' onion packets (every one
+# 2048 bytes on every link) and sends its own messages over onion paths when
+# the ManCon policy asks for hops, so that no relay learns both who sends and
+# who receives. Every key is optional; the values below are the defaults.
+onion {
+  enabled = true
+  # Publish a lease set: peers that know only this node's id can reach it
+  # through gateway relays without learning where it is.
+  publish = true
+  # While few relays are known, a message whose policy asks for hops goes
+  # over a direct route instead (an event and a log line say so); false
+  # keeps such messages queued until a path exists.
+  fallback_direct = true
+  # client_only = true          # never relay for others
+  # guards = ["<node id>", ...] # the only first relays (like Tor's guards)
+  # lease_lifetime = "10m"
+}
+
 # One block per plugin. The host reads only `enabled` (default true); every
 # other key in the block is handed, with its position in this file, to the
 # plugin, which decodes and validates it itself. See plugins/<name>/README.md

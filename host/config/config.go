@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/pflag"
@@ -42,6 +43,40 @@ type Config struct {
 	API API
 	// Plugins are the plugin blocks, in file order, names unique.
 	Plugins []Plugin
+	// Onion configures the onion layer (host/overlay).
+	Onion Onion
+}
+
+// Onion configures the host's onion layer.
+type Onion struct {
+	// Enabled relays packets for others and routes this node's messages
+	// over onion paths where the policy asks for hops. Default true.
+	Enabled bool
+	// ClientOnly keeps this node off other nodes' paths (its record
+	// publishes no mix keys).
+	ClientOnly bool
+	// Publish makes the node reachable by id through a lease set. Default
+	// true.
+	Publish bool
+	// Guards are node ids used as the first relay of every path and the
+	// last relay of every reply route; empty means any relay.
+	Guards []string
+	// LeaseLifetime is how long a lease set is valid; 0 means the
+	// overlay's default (10 minutes).
+	LeaseLifetime time.Duration
+	// ObserveLog, when set, is a file (absolute) that receives one JSON
+	// line per packet this node relays or receives: test mode.
+	ObserveLog string
+	// FallbackDirect sends over a direct route, with a logged downgrade
+	// event, when the policy asks for onion hops and too few relays are
+	// known. Default true until lease sets are found automatically; set it
+	// to false to queue instead.
+	FallbackDirect bool
+}
+
+// DefaultOnion is the onion block's default.
+func DefaultOnion() Onion {
+	return Onion{Enabled: true, Publish: true, FallbackDirect: true}
 }
 
 // API configures the local API.
@@ -170,6 +205,10 @@ func Parse(src []byte, filename string, overrides Overrides) (*Config, error) {
 		LogLevel: DefaultLogLevel,
 		API:      API{Listen: DefaultListen, AllowRemote: fc.allowRemote},
 		Plugins:  fc.plugins,
+		Onion:    fc.onion,
+	}
+	if cfg.Onion.ObserveLog != "" {
+		cfg.Onion.ObserveLog = absUnder(baseDir, cfg.Onion.ObserveLog)
 	}
 	if fc.dataDir != "" {
 		cfg.DataDir = absUnder(baseDir, fc.dataDir)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/pflag"
@@ -45,6 +46,10 @@ func TestErrorsCarryPositions(t *testing.T) {
 		{"all interfaces listen", "api {\n  listen = \":2018\"\n}\n", []string{"t.hcl:2:12:", "not a loopback address"}},
 		{"listen not host:port", "api {\n  listen = \"127.0.0.1\"\n}\n", []string{"t.hcl:2:12:", "not host:port"}},
 		{"listen bad port", "api {\n  listen = \"127.0.0.1:http\"\n}\n", []string{"t.hcl:2:12:", "not a number"}},
+		{"onion unknown key", "onion {\n  hops = 3\n}\n", []string{"t.hcl:2:3:", `"hops"`}},
+		{"onion bad guard", "onion {\n  guards = [\"nope\"]\n}\n", []string{"t.hcl:2:12:", "is not a node id"}},
+		{"onion bad lifetime", "onion {\n  lease_lifetime = \"5s\"\n}\n", []string{"t.hcl:2:20:", "outside 30s..24h"}},
+		{"onion duplicate", "onion {}\nonion {}\n", []string{"t.hcl:2:1:", "already defined at t.hcl:1:1"}},
 		{"listen remote allowed bad port", "api {\n  allow_remote = true\n  listen = \"[::]:99999\"\n}\n", []string{"t.hcl:3:12:", "not a number"}},
 	}
 	for _, tc := range cases {
@@ -342,5 +347,28 @@ func TestPolicies(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "c.hcl:1:") {
 			t.Errorf("%s: error %v, want one at c.hcl:1", bad, err)
 		}
+	}
+}
+
+// TestOnionBlock: defaults when absent; every key decodes; the observation
+// log resolves against the file's directory.
+func TestOnionBlock(t *testing.T) {
+	cfg, err := config.Parse([]byte("data_dir = \"/d\"\n"), "/etc/om5/t.hcl", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := config.DefaultOnion(); cfg.Onion.Enabled != d.Enabled || cfg.Onion.Publish != d.Publish || cfg.Onion.FallbackDirect != d.FallbackDirect || !cfg.Onion.Enabled || cfg.Onion.Guards != nil {
+		t.Fatalf("default onion %+v", cfg.Onion)
+	}
+	src := "data_dir = \"/d\"\nonion {\n  enabled = false\n  client_only = true\n  publish = false\n  fallback_direct = false\n" +
+		"  lease_lifetime = \"2m\"\n  observe_log = \"obs.jsonl\"\n  guards = [\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"]\n}\n"
+	cfg, err = config.Parse([]byte(src), "/etc/om5/t.hcl", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := cfg.Onion
+	if o.Enabled || !o.ClientOnly || o.Publish || o.FallbackDirect || o.LeaseLifetime != 2*time.Minute ||
+		o.ObserveLog != "/etc/om5/obs.jsonl" || len(o.Guards) != 1 {
+		t.Fatalf("onion %+v", o)
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/onemfive/onemfive/host/node"
 	"github.com/onemfive/onemfive/sdk/base"
 	"github.com/onemfive/onemfive/sdk/envelope"
 )
@@ -22,6 +24,7 @@ type fileConfig struct {
 	allowRemote        bool
 	policies           []string
 	plugins            []Plugin
+	onion              Onion
 }
 
 var rootSchema = &hcl.BodySchema{
@@ -34,7 +37,20 @@ var rootSchema = &hcl.BodySchema{
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "api"},
+		{Type: "onion"},
 		{Type: "plugin", LabelNames: []string{"name"}},
+	},
+}
+
+var onionSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "enabled"},
+		{Name: "client_only"},
+		{Name: "publish"},
+		{Name: "guards"},
+		{Name: "lease_lifetime"},
+		{Name: "observe_log"},
+		{Name: "fallback_direct"},
 	},
 }
 
@@ -59,7 +75,7 @@ func decodeFile(src []byte, filename string) (*fileConfig, hcl.Diagnostics) {
 	}
 	content, d := f.Body.Content(rootSchema)
 	diags = append(diags, d...)
-	fc := &fileConfig{}
+	fc := &fileConfig{onion: DefaultOnion()}
 
 	if a := content.Attributes["data_dir"]; a != nil {
 		fc.dataDir, d = nonEmptyString(a)
@@ -107,10 +123,22 @@ func decodeFile(src []byte, filename string) (*fileConfig, hcl.Diagnostics) {
 		}
 	}
 
-	var apiDef *hcl.Range
+	var apiDef, onionDef *hcl.Range
 	names := map[string]hcl.Range{}
 	for _, blk := range content.Blocks {
 		switch blk.Type {
+		case "onion":
+			if onionDef != nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Duplicate onion block",
+					Detail:   fmt.Sprintf("The onion block was already defined at %s.", posString(*onionDef)),
+					Subject:  blk.DefRange.Ptr(),
+				})
+				continue
+			}
+			onionDef = blk.DefRange.Ptr()
+			diags = append(diags, decodeOnion(blk, &fc.onion)...)
 		case "api":
 			if apiDef != nil {
 				diags = append(diags, &hcl.Diagnostic{
@@ -169,6 +197,49 @@ func decodeAPI(blk *hcl.Block, fc *fileConfig) hcl.Diagnostics {
 				fc.listen = s
 			}
 		}
+	}
+	return diags
+}
+
+func decodeOnion(blk *hcl.Block, o *Onion) hcl.Diagnostics {
+	content, diags := blk.Body.Content(onionSchema)
+	for name, dst := range map[string]*bool{"enabled": &o.Enabled, "client_only": &o.ClientOnly,
+		"publish": &o.Publish, "fallback_direct": &o.FallbackDirect} {
+		if a := content.Attributes[name]; a != nil {
+			b, d := boolAttr(a)
+			diags = append(diags, d...)
+			if !d.HasErrors() {
+				*dst = b
+			}
+		}
+	}
+	if a := content.Attributes["guards"]; a != nil {
+		g, d := stringList(a)
+		diags = append(diags, d...)
+		for _, id := range g {
+			if _, _, err := node.ParseID(id); err != nil {
+				diags = append(diags, attrError(a, "Invalid onion.guards", fmt.Sprintf("%q is not a node id: %v.", id, err)))
+			}
+		}
+		o.Guards = g
+	}
+	if a := content.Attributes["lease_lifetime"]; a != nil {
+		s, d := stringAttr(a)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			v, err := time.ParseDuration(s)
+			switch {
+			case err != nil:
+				diags = append(diags, attrError(a, "Invalid onion.lease_lifetime", fmt.Sprintf("%q is not a duration such as \"10m\".", s)))
+			case v < 30*time.Second || v > 24*time.Hour:
+				diags = append(diags, attrError(a, "Invalid onion.lease_lifetime", fmt.Sprintf("%s is outside 30s..24h.", v)))
+			default:
+				o.LeaseLifetime = v
+			}
+		}
+	}
+	if a := content.Attributes["observe_log"]; a != nil {
+		o.ObserveLog, diags = nonEmptyString(a)
 	}
 	return diags
 }

@@ -45,6 +45,10 @@ type Handlers struct {
 	// (state "acked", with the network the ack came over) or given up
 	// (state "expired").
 	Delivery func(id string, dest node.ID, network, state string)
+	// Authenticated is called when a data packet that arrived from addr on
+	// network has been opened and its sender authenticated, before it is
+	// acknowledged to addr (the onion layer binds reply handles to nodes).
+	Authenticated func(network, addr string, from node.ID)
 }
 
 // RouteFunc chooses the network and address to send a queued envelope to
@@ -118,7 +122,8 @@ func New(id *node.Identity, st Store, nets Networks, h Handlers, opt Options, lo
 }
 
 // SetRecord sets the signed peer record sent along with envelopes so that
-// receivers can answer.
+// receivers can answer. It should be bare (no addresses): a receiver
+// reached over onion paths must not learn where the sender is.
 func (c *Courier) SetRecord(rec []byte) {
 	c.recMu.Lock()
 	c.rec = rec
@@ -153,7 +158,13 @@ func (c *Courier) storePeer(r *node.Record, raw []byte) error {
 		return nil
 	}
 	if old, err := c.st.Peer(string(r.ID)); err == nil {
-		if o, err := node.DecodeRecord(old); err == nil && !r.Issued.After(o.Issued) {
+		o, err := node.DecodeRecord(old)
+		if err == nil && !r.Issued.After(o.Issued) {
+			return nil
+		}
+		// A bare record (keys, no addresses: what senders put in their
+		// messages) never replaces one that says where the node is.
+		if err == nil && len(r.Addresses) == 0 && len(o.Addresses) > 0 && r.BoxKey.Equal(o.BoxKey) {
 			return nil
 		}
 	}

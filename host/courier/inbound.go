@@ -64,6 +64,9 @@ func (c *Courier) handleData(ctx context.Context, network, addr string, sender [
 		return fmt.Errorf("%w: from %s: envelope id %q does not match message id %q", ErrRejected, rec.ID.Short(), env.ID, d.id)
 	}
 	env.From = string(rec.ID) // authenticated by the seal, whatever the sender claimed
+	if c.h.Authenticated != nil {
+		c.h.Authenticated(network, addr, rec.ID)
+	}
 	if err := c.storePeer(rec, d.record); err != nil {
 		return err
 	}

@@ -62,6 +62,10 @@ func (b backend) Status(ctx context.Context) (client.Status, error) {
 	return st, nil
 }
 
+// resolveWait bounds the lease-set lookup of a send to a node known only
+// by id.
+const resolveWait = 30 * time.Second
+
 func (b backend) Send(ctx context.Context, env *envelope.Envelope) (client.SendResult, error) {
 	if name, ok := localService(env); ok {
 		env.From = service.LocalInbox // replies to a local application go to the inbox
@@ -74,6 +78,20 @@ func (b backend) Send(ctx context.Context, env *envelope.Envelope) (client.SendR
 		b.d.levels.Store(env.ID, env.ManCon)
 	}
 	err := b.d.courier.Send(ctx, env)
+	if errors.Is(err, courier.ErrUnknownPeer) && b.d.overlay != nil {
+		// Only the id is known: look for its lease set (keys and a way in
+		// through gateways, never its address).
+		if id, _, perr := node.ParseID(env.To); perr == nil {
+			rctx, cancel := context.WithTimeout(ctx, resolveWait)
+			_, rerr := b.d.overlay.Resolve(rctx, id)
+			cancel()
+			if rerr == nil {
+				err = b.d.courier.Send(ctx, env)
+			} else {
+				err = fmt.Errorf("%w; no lease set found for it either: %v", err, rerr)
+			}
+		}
+	}
 	if err != nil {
 		b.d.levels.Delete(env.ID)
 	}

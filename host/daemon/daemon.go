@@ -21,6 +21,7 @@ import (
 	"github.com/onemfive/onemfive/host/events"
 	"github.com/onemfive/onemfive/host/mancon"
 	"github.com/onemfive/onemfive/host/node"
+	"github.com/onemfive/onemfive/host/overlay"
 	"github.com/onemfive/onemfive/host/store"
 	"github.com/onemfive/onemfive/host/supervisor"
 	"github.com/onemfive/onemfive/registry"
@@ -61,6 +62,7 @@ type Daemon struct {
 	svcStage *bus.Stage[serviceCall]
 	hub      events.Hub[client.Event]
 	courier  *courier.Courier
+	overlay  *overlay.Overlay // nil when the onion layer is disabled
 	mc       *mancon.Engine
 	levels   sync.Map // envelope id → requested envelope.ManCon, while queued
 	sup      *supervisor.Supervisor
@@ -79,6 +81,11 @@ type Daemon struct {
 	annGate      sync.Mutex     // orders annWG.Add against the Wait at shutdown
 	annStopped   bool           // under annGate
 	record       []byte
+
+	overlayCancel context.CancelFunc
+	overlayWG     sync.WaitGroup
+	obsFile       *os.File
+	onionParams   sync.Map // destination id → overlay.Params of its last route
 }
 
 // New prepares a daemon; nothing runs until Start.
@@ -93,6 +100,7 @@ func New(cfg *config.Config, opt Options, log hclog.Logger) *Daemon {
 		{"identity", d.startIdentity, nil},
 		{"policy", d.startPolicy, d.stopPolicy},
 		{"bus", d.startBus, d.stopBus},
+		{"overlay", d.startOverlay, d.stopOverlay},
 		{"courier", d.startCourier, d.stopCourier},
 		{"plugins", d.startPlugins, d.stopPlugins},
 		{"api", d.startAPI, d.stopAPI},
@@ -161,7 +169,18 @@ func (d *Daemon) startBus(ctx context.Context) error {
 			}
 			d.log.Warn("inbound packet", "error", err)
 		}},
-		func(ctx context.Context, v inbound) error { return d.courier.HandlePacket(ctx, v.network, v.pkt) })
+		func(ctx context.Context, v inbound) error {
+			if overlay.IsPacket(v.pkt.Data) {
+				if d.overlay == nil {
+					return fmt.Errorf("%w: onion packet from %s %s, but the onion layer is disabled", courier.ErrRejected, v.network, v.pkt.Addr)
+				}
+				if err := d.overlay.HandlePacket(ctx, v.network, v.pkt.Addr, v.pkt.Data); err != nil {
+					return fmt.Errorf("%w: onion packet from %s %s: %w", courier.ErrRejected, v.network, v.pkt.Addr, err)
+				}
+				return nil
+			}
+			return d.courier.HandlePacket(ctx, v.network, v.pkt)
+		})
 	d.svcStage = bus.NewStage("services", bus.StageOptions{QueueSize: 1024, Workers: 4, Logger: d.log.Named("bus")},
 		d.handleService)
 	for _, s := range []bus.Statser{d.in, d.svcStage} {
@@ -189,6 +208,11 @@ func (d *Daemon) startCourier(ctx context.Context) error {
 			}
 			d.hub.Publish(client.Event{Type: client.EventDelivery, Time: time.Now(), Message: state,
 				Data: map[string]any{"id": id, "state": state, "dest": string(dest), "network": network}})
+		},
+		Authenticated: func(network, addr string, from node.ID) {
+			if network == onionNetwork && d.overlay != nil && overlay.IsHandle(addr) {
+				d.overlay.Bind(addr, from)
+			}
 		},
 	}, courier.Options{Route: d.route}, d.log.Named("courier"))
 	if err := d.refreshRecord(); err != nil {
@@ -265,14 +289,21 @@ func (d *Daemon) refreshRecord() error {
 	if d.sup != nil {
 		addrs = d.sup.Addresses()
 	}
-	rec, err := d.id.NewRecord(addrs, time.Now())
+	now := time.Now()
+	rec, err := d.id.NewRecord(addrs, now, d.mixRecords()...)
+	if err != nil {
+		return err
+	}
+	// Envelopes carry the bare record (keys only): a receiver learns who
+	// wrote, not where the writer is.
+	bare, err := d.id.NewRecord(nil, now)
 	if err != nil {
 		return err
 	}
 	d.recMu.Lock()
 	d.record = rec
 	d.recMu.Unlock()
-	d.courier.SetRecord(rec)
+	d.courier.SetRecord(bare)
 	if d.sup != nil {
 		d.annGate.Lock()
 		if !d.annStopped {
@@ -386,10 +417,18 @@ func (d *Daemon) onPluginState(name string, st supervisor.State, err error) {
 type networks struct{ d *Daemon }
 
 func (n networks) Send(ctx context.Context, network string, pkts []transport.Packet) error {
+	if network == onionNetwork {
+		return n.d.sendOnion(ctx, pkts)
+	}
 	if n.d.sup == nil {
 		return fmt.Errorf("daemon: network %s: %w", network, supervisor.ErrPluginGone)
 	}
 	return n.d.sup.Send(ctx, network, pkts)
 }
 
-func (n networks) Ready(network string) bool { return n.d.sup != nil && n.d.sup.Ready(network) }
+func (n networks) Ready(network string) bool {
+	if network == onionNetwork {
+		return n.d.overlay != nil
+	}
+	return n.d.sup != nil && n.d.sup.Ready(network)
+}

@@ -18,9 +18,9 @@ import (
 	"github.com/onemfive/onemfive/sdk/transport"
 )
 
-// errNeedsRelay explains routes that need onion relays, which the host
+// errNeedsRelay explains routes that need a particular relay peer, which the host
 // cannot build yet.
-var errNeedsRelay = errors.New("needs a relay peer (onion routing is not built yet)")
+var errNeedsRelay = errors.New("needs a relay peer with another network (relaying through peers is not built yet)")
 
 func (d *Daemon) startPolicy(ctx context.Context) error {
 	mc, err := mancon.New(mancon.Options{Files: d.cfg.Policies, Base: d.cfg.ManCon, Log: d.log.Named("mancon"), Notify: d.onManCon})
@@ -126,6 +126,22 @@ func (d *Daemon) route(dest *node.Record, o store.Outgoing) (string, string, err
 	}
 	var skipped []string
 	for _, r := range plan.Routes {
+		if r.Hops.Max > 0 {
+			p, err := d.onionRoute(dest, r)
+			if err == nil {
+				if o.Attempts == 0 {
+					d.log.Debug("routing over onion paths", "id", o.ID, "dest", dest.ID.Short(), "hops", p.Hops, "networks", p.Networks)
+				}
+				return onionNetwork, string(dest.ID), nil
+			}
+			skipped = append(skipped, fmt.Sprintf("%s with %s onion hops: %v", r.Network, r.Hops, err))
+			if !d.cfg.Onion.FallbackDirect {
+				continue
+			}
+			if o.Attempts == 0 {
+				d.downgrade(o.ID, dest.ID, r, err)
+			}
+		}
 		addrs := dest.Addresses[r.Network]
 		switch {
 		case len(addrs) == 0:
@@ -139,4 +155,15 @@ func (d *Daemon) route(dest *node.Record, o store.Outgoing) (string, string, err
 		}
 	}
 	return "", "", fmt.Errorf("no route at %s (%s): %s", plan.Level, strings.Join(skipped, "; "), strings.Join(plan.Explain, "; "))
+}
+
+// downgrade records that an envelope the policy wants over onion hops may
+// go over a direct route (onion.fallback_direct), in the log and as an
+// event.
+func (d *Daemon) downgrade(id string, dest node.ID, r policy.RoutePlan, why error) {
+	msg := fmt.Sprintf("envelope %s to %s: the policy asks for %s onion hops on %s, but %v; sending without them (onion.fallback_direct)",
+		id, dest.Short(), r.Hops, r.Network, why)
+	d.log.Warn("onion downgrade", "id", id, "dest", dest.Short(), "why", why)
+	d.hub.Publish(client.Event{Type: client.EventDelivery, Time: time.Now(), Message: msg,
+		Data: map[string]any{"id": id, "state": "downgraded", "dest": string(dest), "network": r.Network}})
 }

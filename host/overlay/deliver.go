@@ -164,9 +164,10 @@ func (o *Overlay) handleMessage(ctx context.Context, b []byte) error {
 		// Interleave gateways so consecutive fragments use different ones.
 		k := &knownLease{set: set, surbs: interleave(set)}
 		o.mu.Lock()
-		if prev := o.known[rec.ID]; prev == nil || set.Supersedes(prev.set) {
+		if prev := o.known[rec.ID]; prev == nil || set.Supersedes(prev.set) || len(prev.surbs) == 0 {
 			o.known[rec.ID] = k
 		}
+		delete(o.failed, rec.ID)
 		o.mu.Unlock()
 		select {
 		case lk.done <- m.reply.lease:

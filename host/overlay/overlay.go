@@ -153,7 +153,8 @@ type Overlay struct {
 	life      context.Context
 	stop      context.CancelFunc
 	bg        sync.WaitGroup
-	resolving map[node.ID]bool // under mu
+	resolving map[node.ID]bool      // under mu
+	failed    map[node.ID]time.Time // lookups that found nothing, under mu
 }
 
 type surbEntry struct {
@@ -215,7 +216,7 @@ func New(cfg Config) (*Overlay, error) {
 		surbKeys: map[[onion.SURBIDSize]byte]surbEntry{}, pools: map[string]*surbPool{},
 		owners: map[node.ID][]string{}, known: map[node.ID]*knownLease{}, stored: map[node.ID]leaseMsg{},
 		lookups: map[uint64]lookup{}, reasm: newReassembler(), kick: make(chan struct{}, 1),
-		resolving: map[node.ID]bool{}}
+		resolving: map[node.ID]bool{}, failed: map[node.ID]time.Time{}}
 	o.life, o.stop = context.WithCancel(context.Background())
 	if o.log == nil {
 		o.log = hclog.NewNullLogger()

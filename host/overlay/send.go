@@ -357,6 +357,46 @@ func (o *Overlay) surbSource(ctx context.Context, addr string, need int) (func()
 	}, nil
 }
 
+// failedLookupTTL is how long a lookup that found nothing counts against
+// routing to that node over onion paths.
+const failedLookupTTL = time.Minute
+
+// CanRoute reports whether a message to id could go over onion paths with
+// p: enough relays are known, and reply blocks to id are at hand or a
+// lookup may still find its lease set. The error says what is missing.
+func (o *Overlay) CanRoute(id node.ID, p Params) error {
+	now := o.clock.Now()
+	dir, err := directory(o.cfg.Store, o.cfg.Identity.ID(), o.cfg.Schedule, now)
+	if err != nil {
+		return err
+	}
+	delete(dir, id)
+	relays := 0
+	for _, r := range dir {
+		for _, n := range r.cand.Networks {
+			if (len(p.Networks) == 0 || slices.Contains(p.Networks, n)) && o.cfg.Net.Ready(n) {
+				relays++
+				break
+			}
+		}
+	}
+	if need := p.Hops + 1; relays < need {
+		return fmt.Errorf("%w: %d hops need %d relays with current mix keys on %v, %d known", ErrNoPath, p.Hops, need, p.Networks, relays)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.owners[id]) > 0 {
+		return nil
+	}
+	if k := o.known[id]; k != nil && len(k.surbs) > 0 && !k.set.Expired(now) {
+		return nil
+	}
+	if t, ok := o.failed[id]; ok && now.Sub(t) < failedLookupTTL {
+		return fmt.Errorf("%w: the lookup of %s found no lease set %s ago", ErrNoLease, id.Short(), now.Sub(t).Round(time.Second))
+	}
+	return nil
+}
+
 // lookupAsync resolves id in the background and reports it.
 func (o *Overlay) lookupAsync(id node.ID) {
 	ctx, cancel := context.WithTimeout(o.life, lookupWait)
@@ -368,6 +408,9 @@ func (o *Overlay) lookupAsync(id node.ID) {
 	}()
 	if _, err := o.Resolve(ctx, id); err != nil {
 		o.log.Debug("lease lookup", "id", id.Short(), "error", err)
+		o.mu.Lock()
+		o.failed[id] = o.clock.Now()
+		o.mu.Unlock()
 	}
 }
 
