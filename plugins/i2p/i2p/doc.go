@@ -52,7 +52,8 @@
 //     (bounded by ctx); while it is being opened a full queue drops
 //     (Stats.Dropped). A failed connect (CANT_REACH_PEER while a fresh
 //     lease set propagates) is retried with backoff (100 ms doubling to
-//     10 s) while packets stay queued.
+//     4 s; every 250 ms while this node's own session is still being
+//     made) while packets stay queued.
 //   - A managed i2pd that exits (a crash, kill -9) is restarted with the
 //     same data directory; the session is made again with the same keys:
 //     same address. A lost session (attached router restarted) is made

@@ -48,7 +48,8 @@ func privateNet(t *testing.T) *i2pnet.Network {
 	shared.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 		defer cancel()
-		shared.net, shared.err = i2pnet.Start(ctx, i2pnet.Options{SAM: true, Logf: t.Logf})
+		// ONEMFIVE_I2PNET_DIR keeps the routers' logs after the run.
+		shared.net, shared.err = i2pnet.Start(ctx, i2pnet.Options{SAM: true, Dir: os.Getenv("ONEMFIVE_I2PNET_DIR"), Logf: t.Logf})
 	})
 	if shared.err != nil {
 		t.Fatalf("private i2p network: %v", shared.err)

@@ -101,13 +101,18 @@ func (t *Transport) runPeer(pr *peer) {
 			if t.ctx.Err() != nil {
 				return
 			}
-			t.log.Debug("stream connect failed", "peer", pr.addr, "error", err, "retry_in", backoff)
+			wait := backoff
+			if errors.Is(err, ErrNoSession) {
+				wait = 250 * time.Millisecond // our own session is still being made
+			} else {
+				backoff = min(backoff*2, 4*time.Second)
+			}
+			t.log.Debug("stream connect failed", "peer", pr.addr, "error", err, "retry_in", wait)
 			select {
 			case <-t.ctx.Done():
 				return
-			case <-time.After(backoff):
+			case <-time.After(wait):
 			}
-			backoff = min(backoff*2, 10*time.Second)
 			continue
 		}
 		if !t.track(nc) {

@@ -176,7 +176,10 @@ func (l *lineLogger) Write(p []byte) (int, error) {
 	}
 	l.mu.Unlock()
 	for _, line := range lines {
-		if strings.Contains(line, "/warn") || strings.Contains(line, "/error") || strings.Contains(line, "/critical") {
+		// i2pd logs the Token parameter the I2PControl API requires
+		// as an unknown key on every poll: not worth a warning.
+		noise := strings.Contains(line, "unknown request Token")
+		if !noise && (strings.Contains(line, "/warn") || strings.Contains(line, "/error") || strings.Contains(line, "/critical")) {
 			l.log.Warn(line)
 		} else {
 			l.log.Debug(line)

@@ -279,15 +279,15 @@ func (t *Transport) sessionLoop() {
 		t.log.Info("SAM session created", "id", id, "took", took.Round(time.Millisecond))
 		t.observe(func(m *monitor, now time.Time) []transport.Event { return m.sessionReady(now) })
 		why := t.acceptLoop(samAddr, id)
+		if t.ctx.Err() != nil {
+			return // Stop closes the session, after every stream
+		}
 		t.mu.Lock()
 		if t.sess == ss {
 			t.sess, t.sessID = nil, ""
 		}
 		t.mu.Unlock()
-		ss.Close()
-		if t.ctx.Err() != nil {
-			return
-		}
+		t.closeSession(ss)
 		t.log.Warn("SAM session lost; creating a new one", "reason", why)
 		t.observe(func(m *monitor, now time.Time) []transport.Event { return m.sessionLost(now, why.Error()) })
 	}
@@ -455,7 +455,29 @@ func (t *Transport) Stop(ctx context.Context) error {
 		return nil
 	}
 	t.cancel()
-	sess, r := t.sess, t.router
+	r := t.router
+	t.mu.Unlock()
+	t.closeConns()
+	t.wg.Wait()
+	t.mu.Lock()
+	sess := t.sess
+	t.sess, t.sessID = nil, ""
+	t.mu.Unlock()
+	if sess != nil {
+		t.closeSession(sess)
+	}
+	r.stop()
+	t.log.Info("stopped")
+	t.event(transport.Event{State: transport.StateStopped, Phase: "stopped", Summary: "stopped"})
+	t.eventsMu.Lock()
+	t.evStopped = true
+	t.eventsMu.Unlock()
+	return nil
+}
+
+// closeConns closes every stream socket.
+func (t *Transport) closeConns() {
+	t.mu.Lock()
 	conns := make([]net.Conn, 0, len(t.conns))
 	for c := range t.conns {
 		conns = append(conns, c)
@@ -464,17 +486,21 @@ func (t *Transport) Stop(ctx context.Context) error {
 	for _, c := range conns {
 		c.Close()
 	}
-	if sess != nil {
-		sess.Close()
-	}
-	r.stop()
-	t.wg.Wait()
-	t.log.Info("stopped")
-	t.event(transport.Event{State: transport.StateStopped, Phase: "stopped", Summary: "stopped"})
-	t.eventsMu.Lock()
-	t.evStopped = true
-	t.eventsMu.Unlock()
-	return nil
+}
+
+// sessionCloseGrace is how long closeSession lets i2pd finish closing
+// the session's streams before closing the session.
+const sessionCloseGrace = 300 * time.Millisecond
+
+// closeSession closes ss after its stream sockets. i2pd 2.56 crashes
+// (use after free in its SAM thread) when a stream socket outlives its
+// session and is then written to or closed, so every stream socket is
+// closed first (the callers have stopped opening new ones) and i2pd gets
+// a moment to process those closes before the session goes.
+func (t *Transport) closeSession(ss *sam3.StreamSession) {
+	t.closeConns()
+	time.Sleep(sessionCloseGrace)
+	ss.Close()
 }
 
 // Dial implements transport.Dialer: a stream from this node's destination
