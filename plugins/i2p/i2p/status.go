@@ -185,8 +185,9 @@ func (m *monitor) eval(now time.Time) []transport.Event {
 			ev.Summary += "; last session attempt: " + m.sessionErr
 		}
 	}
-	if m.note != "" {
-		ev.Summary = m.note + "; " + ev.Summary
+	if m.note != "" && ev.State != transport.StateBlocked {
+		// The first event after a restart says so.
+		ev.State, ev.Phase, ev.Reason, ev.Summary = transport.StateStarting, "i2pd_restart", m.note, m.note
 	}
 	if m.emitted && ev.State == m.last.State && ev.Progress == m.last.Progress && ev.Phase == m.last.Phase &&
 		ev.Reason == m.last.Reason && m.note == "" {
