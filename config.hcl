@@ -72,6 +72,7 @@ onion {
   # client_only = true          # never relay for others
   # guards = ["<node id>", ...] # the only first relays (like Tor's guards)
   # lease_lifetime = "10m"
+  # probe_interval = "5s"      # loop probes that find relays that are down
 }
 
 # One block per plugin. The host reads only `enabled` (default true); every

@@ -64,6 +64,9 @@ type Onion struct {
 	// LeaseLifetime is how long a lease set is valid; 0 means the
 	// overlay's default (10 minutes).
 	LeaseLifetime time.Duration
+	// ProbeInterval is how often a loop probe checks a relay; 0 means the
+	// overlay's default (5 s).
+	ProbeInterval time.Duration
 	// ObserveLog, when set, is a file (absolute) that receives one JSON
 	// line per packet this node relays or receives: test mode.
 	ObserveLog string

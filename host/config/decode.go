@@ -51,6 +51,7 @@ var onionSchema = &hcl.BodySchema{
 		{Name: "lease_lifetime"},
 		{Name: "observe_log"},
 		{Name: "fallback_direct"},
+		{Name: "probe_interval"},
 	},
 }
 
@@ -235,6 +236,21 @@ func decodeOnion(blk *hcl.Block, o *Onion) hcl.Diagnostics {
 				diags = append(diags, attrError(a, "Invalid onion.lease_lifetime", fmt.Sprintf("%s is outside 30s..24h.", v)))
 			default:
 				o.LeaseLifetime = v
+			}
+		}
+	}
+	if a := content.Attributes["probe_interval"]; a != nil {
+		s, d := stringAttr(a)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			v, err := time.ParseDuration(s)
+			switch {
+			case err != nil:
+				diags = append(diags, attrError(a, "Invalid onion.probe_interval", fmt.Sprintf("%q is not a duration such as \"5s\".", s)))
+			case v < 100*time.Millisecond || v > time.Hour:
+				diags = append(diags, attrError(a, "Invalid onion.probe_interval", fmt.Sprintf("%s is outside 100ms..1h.", v)))
+			default:
+				o.ProbeInterval = v
 			}
 		}
 	}

@@ -386,6 +386,9 @@ func (d *Daemon) onDiscovered(ctx context.Context, network, addr string, record 
 }
 
 func (d *Daemon) onTransportEvent(network string, ev transport.Event) {
+	if ev.Phase == "dial_failed" && ev.Addr != "" && d.overlay != nil {
+		d.overlay.Unreachable(network, ev.Addr)
+	}
 	d.onNetworkEvent(network, ev)
 	te := transportEvent(network, ev)
 	d.hub.Publish(client.Event{Type: client.EventTransport, Time: te.Time, Transport: &te})

@@ -31,6 +31,7 @@ type host struct {
 type hostOpts struct {
 	extra    []hosttest.Plugin
 	noDirect bool
+	config   string // extra top-level HCL
 }
 
 func newHost(t testing.TB, name string, o hostOpts) *host {
@@ -43,7 +44,7 @@ func newHost(t testing.TB, name string, o hostOpts) *host {
 			Body: fmt.Sprintf("listen = \"127.0.0.1:%d\"\ntap_file = %q", port, tap)})
 	}
 	plugins = append(plugins, o.extra...)
-	return &host{Host: hosttest.NewHost(t, name, hosttest.Options{Plugins: plugins}), port: port, tap: tap}
+	return &host{Host: hosttest.NewHost(t, name, hosttest.Options{Plugins: plugins, Config: o.config}), port: port, tap: tap}
 }
 
 // startPair starts hosts A and B with their direct transports ready and,

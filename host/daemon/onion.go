@@ -12,8 +12,8 @@ import (
 	"github.com/onemfive/onemfive/host/onion"
 	"github.com/onemfive/onemfive/host/overlay"
 	"github.com/onemfive/onemfive/host/store"
-	"github.com/onemfive/onemfive/sdk/transport"
 	policy "github.com/onemfive/onemfive/policies"
+	"github.com/onemfive/onemfive/sdk/transport"
 )
 
 // onionNetwork is the courier's name for the onion layer: an envelope
@@ -60,7 +60,8 @@ func (d *Daemon) startOverlay(ctx context.Context) error {
 			}
 		},
 		Guards: guards, Publish: oc.Publish, ClientOnly: oc.ClientOnly, LeaseLifetime: oc.LeaseLifetime,
-		Observe: obs, Logger: d.log.Named("onion"),
+		ProbeInterval: oc.ProbeInterval,
+		Observe:       obs, Logger: d.log.Named("onion"),
 	})
 	if err != nil {
 		d.closeObs()

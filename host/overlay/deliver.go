@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/onemfive/onemfive/host/lease"
@@ -20,6 +21,7 @@ type deliverer struct{ o *Overlay }
 func (d deliverer) Deliver(ctx context.Context, dl relay.Delivery) error {
 	o := d.o
 	payload := dl.Payload
+	var peer node.ID // who was given the reply block this came on, if known
 	if dl.Kind == onion.KindDeliverSURB {
 		o.mu.Lock()
 		e, ok := o.surbKeys[dl.SURBID]
@@ -28,11 +30,18 @@ func (d deliverer) Deliver(ctx context.Context, dl relay.Delivery) error {
 			if e.lease && o.mine != nil {
 				o.mine.used++
 			}
+			// The reply came back: its route worked, and so did the path
+			// of the message that carried the block.
+			o.credit(e.route)
+			if e.fwd != nil {
+				o.credit(e.fwd.relays)
+			}
 		}
 		o.mu.Unlock()
 		if !ok {
 			return fmt.Errorf("%w: reply on unknown or used reply block %x", ErrMalformed, dl.SURBID[:4])
 		}
+		peer = e.peer
 		var err error
 		if payload, err = e.keys.Open(payload); err != nil {
 			return fmt.Errorf("%w: reply: %w", ErrMalformed, err)
@@ -42,6 +51,11 @@ func (d deliverer) Deliver(ctx context.Context, dl relay.Delivery) error {
 		return fmt.Errorf("%w: empty payload", ErrMalformed)
 	}
 	switch payload[0] {
+	case payloadLoop:
+		if dl.Kind != onion.KindDeliver {
+			return fmt.Errorf("%w: loop payload on a reply block", ErrMalformed)
+		}
+		return o.loopBack(payload)
 	case payloadGateway:
 		if dl.Kind != onion.KindDeliver {
 			return fmt.Errorf("%w: gateway payload on a reply block", ErrMalformed)
@@ -70,7 +84,7 @@ func (d deliverer) Deliver(ctx context.Context, dl relay.Delivery) error {
 		if msg == nil {
 			return nil
 		}
-		return o.handleMessage(ctx, msg)
+		return o.handleMessage(ctx, msg, peer)
 	}
 	return fmt.Errorf("%w: payload type %d", ErrMalformed, payload[0])
 }
@@ -81,8 +95,9 @@ func (o *Overlay) processLocal(ctx context.Context, pkt []byte) error {
 	return o.proc.Process(ctx, relay.Incoming{Network: "local", From: "self", Packet: pkt})
 }
 
-// handleMessage acts on a reassembled message.
-func (o *Overlay) handleMessage(ctx context.Context, b []byte) error {
+// handleMessage acts on a reassembled message. peer is the node it came
+// from when it arrived on a reply block given to that node.
+func (o *Overlay) handleMessage(ctx context.Context, b []byte, peer node.ID) error {
 	m, err := decodeMessage(b)
 	if err != nil {
 		return err
@@ -98,6 +113,9 @@ func (o *Overlay) handleMessage(ctx context.Context, b []byte) error {
 			o.mu.Lock()
 			if len(o.pools) < maxPools {
 				o.pools[handle] = &surbPool{surbs: m.data.surbs, expires: now.Add(poolTTL)}
+				if peer != "" {
+					o.owners[peer] = append(o.owners[peer], handle)
+				}
 			}
 			o.mu.Unlock()
 		}
@@ -136,14 +154,15 @@ func (o *Overlay) handleMessage(ctx context.Context, b []byte) error {
 			return err
 		}
 		surbs := m.query.surbs
-		return o.sendViaSURBs(ctx, dir, reply, func() *onion.SURB {
+		_, err = o.sendViaSURBs(ctx, dir, reply, func() *onion.SURB {
 			if len(surbs) == 0 {
 				return nil
 			}
 			s := surbs[0]
 			surbs = surbs[1:]
 			return s
-		}, Params{Hops: 1})
+		}, Params{Hops: 0}, nil) // a storer is a public relay: its own address is no secret
+		return err
 	case m.reply != nil:
 		o.mu.Lock()
 		lk, ok := o.lookups[m.reply.nonce]
@@ -161,9 +180,21 @@ func (o *Overlay) handleMessage(ctx context.Context, b []byte) error {
 				return fmt.Errorf("overlay: store %s: %w", rec.ID.Short(), err)
 			}
 		}
-		// Interleave gateways so consecutive fragments use different ones.
-		k := &knownLease{set: set, surbs: interleave(set)}
+		// Interleave gateways so consecutive fragments use different ones,
+		// leaving out blocks this node already used.
+		k := &knownLease{set: set}
 		o.mu.Lock()
+		for _, s := range interleave(set) {
+			if _, used := o.used[surbKey(s)]; !used {
+				k.surbs = append(k.surbs, s)
+			}
+		}
+		if len(k.surbs) == 0 {
+			// A set whose every block this node already used: the owner has
+			// not republished yet. Another storer may have a newer one.
+			o.mu.Unlock()
+			return nil
+		}
 		if prev := o.known[rec.ID]; prev == nil || set.Supersedes(prev.set) || len(prev.surbs) == 0 {
 			o.known[rec.ID] = k
 		}
@@ -221,7 +252,17 @@ func (o *Overlay) needsPublish(now time.Time) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	m := o.mine
-	return m == nil || !now.Before(m.refreshAt) || 2*m.used >= m.total
+	if m == nil || !now.Before(m.refreshAt) || 2*m.used >= m.total {
+		return true
+	}
+	// A gateway that seems down wastes every block through it.
+	sus := o.suspects(now)
+	for _, l := range m.set.Leases {
+		if slices.Contains(sus, l.GatewayID()) && now.Sub(m.set.Issued) > republishMin {
+			return true
+		}
+	}
+	return false
 }
 
 // publish makes a fresh lease set (gateways, reply blocks through them to
@@ -233,7 +274,13 @@ func (o *Overlay) publish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	gws := candidates(dir, o.cfg.Guards...)
+	o.mu.Lock()
+	sus := o.suspects(now)
+	o.mu.Unlock()
+	gws := candidates(dir, append(slices.Clone(o.cfg.Guards), sus...)...)
+	if len(gws) == 0 {
+		gws = candidates(dir, o.cfg.Guards...)
+	}
 	if len(gws) == 0 {
 		return fmt.Errorf("%w: no relay to be a gateway", router.ErrNoPath)
 	}
@@ -248,7 +295,7 @@ func (o *Overlay) publish(ctx context.Context) error {
 	expires := now.Add(o.cfg.LeaseLifetime)
 	var leases []lease.Lease
 	for _, g := range gws {
-		surbs, err := o.replyBlocks(dir, o.cfg.RepliesPerLease, &g, true, o.cfg.LeaseLifetime)
+		surbs, err := o.replyBlocks(dir, o.cfg.RepliesPerLease, &g, true, o.cfg.LeaseLifetime, "", nil)
 		if err != nil {
 			return err
 		}
@@ -283,7 +330,8 @@ func (o *Overlay) publish(ctx context.Context) error {
 	var errs []error
 	targets := lease.Closest(o.cfg.Identity.ID(), ids, storers)
 	for _, t := range targets {
-		errs = append(errs, o.sendDirect(ctx, dir, dir[t].cand, msg, Params{Hops: 2}))
+		_, err := o.sendDirect(ctx, dir, dir[t].cand, msg, Params{Hops: 2})
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil && len(targets) > 0 && countNil(errs) == 0 {
 		return fmt.Errorf("overlay: publish lease set: %w", err)

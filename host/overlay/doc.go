@@ -19,7 +19,7 @@
 // # Reaching a node by id
 //
 // A node that publishes (Config.Publish) picks Gateways relays and makes,
-// for each, RepliesPerLease reply blocks (SURBs) whose route runs from the
+// for each, RepliesPerLease reply blocks (default 3 and 4) (SURBs) whose route runs from the
 // gateway through its guard (or a random relay) to itself; it signs them
 // into a lease set and stores it, with its bare record (keys, no
 // addresses), at the three nodes whose ids are closest to its own (XOR
@@ -36,7 +36,7 @@
 // receiver's address; the receiver never learns the sender's; the gateway
 // sees neither.
 //
-// Every data message carries two reply blocks back to its sender, kept in a
+// A data message sent to a node id carries three reply blocks back to its sender, kept in a
 // pool under a handle the courier acknowledges to (IsHandle, Bind), so
 // acknowledgements and answers need no lease set of the sender. Replies,
 // too, travel on the replier's own path to the block's first hop.

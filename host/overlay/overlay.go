@@ -81,8 +81,11 @@ type Config struct {
 	// minutes); it is republished at three quarters of it, or sooner when
 	// half its reply blocks were used.
 	LeaseLifetime time.Duration
-	// Gateways and RepliesPerLease shape the lease set (default 2 and 4).
+	// Gateways and RepliesPerLease shape the lease set (default 3 and 4).
 	Gateways, RepliesPerLease int
+	// ProbeInterval is how often a loop probe goes out (default 5 s, one
+	// 2 KiB packet; a negative value turns probes off).
+	ProbeInterval time.Duration
 	// Observe, when set, receives one JSON line per packet this node
 	// handled and per lease it stored or answered (test mode).
 	Observe io.Writer
@@ -116,7 +119,9 @@ var (
 )
 
 const (
-	replySURBs   = 2 // reply blocks in every data message
+	replySURBs   = 3 // reply blocks in a data message sent to a node id
+	ackSURBs     = 2 // reply blocks in a message on a reply handle
+	maxAttempts  = 4096
 	querySURBs   = 6 // reply blocks in a lease query
 	storers      = 3 // nodes a lease set is stored at
 	maxStored    = 4096
@@ -150,17 +155,33 @@ type Overlay struct {
 	kick     chan struct{}
 
 	// Background lookups run under life and are waited for by Close.
-	life      context.Context
-	stop      context.CancelFunc
-	bg        sync.WaitGroup
-	resolving map[node.ID]bool      // under mu
-	failed    map[node.ID]time.Time // lookups that found nothing, under mu
+	life        context.Context
+	stop        context.CancelFunc
+	bg          sync.WaitGroup
+	resolving   map[node.ID]bool       // under mu
+	failed      map[node.ID]time.Time  // lookups that found nothing, under mu
+	used        map[[32]byte]time.Time // lease reply blocks used, until their set expires; under mu
+	attempts    map[[32]byte]attempt   // relays used per sealed packet, under mu
+	suspect     map[node.ID]suspicion  // relays that may be down, under mu
+	unreachable map[string]node.ID     // addresses a transport could not reach, under mu
+	probes      map[uint64]probe       // loops in flight, under mu
+	probeNext   int                    // under mu
+}
+
+// attempt remembers the relays a message went through, so that its
+// retransmission takes others.
+type attempt struct {
+	relays  []node.ID
+	expires time.Time
 }
 
 type surbEntry struct {
 	keys    *onion.SURBKeys
 	expires time.Time
-	lease   bool // one of this node's lease-set reply blocks
+	lease   bool         // one of this node's lease-set reply blocks
+	peer    node.ID      // the node the block was given to, when known
+	route   []node.ID    // the relays of the block's route
+	fwd     *forwardPath // the message that carried the block, if any
 }
 
 type surbPool struct {
@@ -205,7 +226,10 @@ func New(cfg Config) (*Overlay, error) {
 		cfg.LeaseLifetime = 10 * time.Minute
 	}
 	if cfg.Gateways <= 0 {
-		cfg.Gateways = 2
+		cfg.Gateways = 3
+	}
+	if cfg.ProbeInterval == 0 {
+		cfg.ProbeInterval = 5 * time.Second
 	}
 	if cfg.RepliesPerLease <= 0 {
 		cfg.RepliesPerLease = 4
@@ -216,7 +240,8 @@ func New(cfg Config) (*Overlay, error) {
 		surbKeys: map[[onion.SURBIDSize]byte]surbEntry{}, pools: map[string]*surbPool{},
 		owners: map[node.ID][]string{}, known: map[node.ID]*knownLease{}, stored: map[node.ID]leaseMsg{},
 		lookups: map[uint64]lookup{}, reasm: newReassembler(), kick: make(chan struct{}, 1),
-		resolving: map[node.ID]bool{}, failed: map[node.ID]time.Time{}}
+		resolving: map[node.ID]bool{}, failed: map[node.ID]time.Time{}, used: map[[32]byte]time.Time{}, attempts: map[[32]byte]attempt{}, suspect: map[node.ID]suspicion{},
+		unreachable: map[string]node.ID{}, probes: map[uint64]probe{}}
 	o.life, o.stop = context.WithCancel(context.Background())
 	if o.log == nil {
 		o.log = hclog.NewNullLogger()
@@ -323,6 +348,12 @@ func (o *Overlay) Run(ctx context.Context) {
 	})
 	t := time.NewTicker(republishMin)
 	defer t.Stop()
+	var probeC <-chan time.Time
+	if o.cfg.ProbeInterval > 0 {
+		pt := time.NewTicker(o.cfg.ProbeInterval)
+		defer pt.Stop()
+		probeC = pt.C
+	}
 	for {
 		now := o.clock.Now()
 		if err := o.rotate(now); err != nil {
@@ -334,12 +365,17 @@ func (o *Overlay) Run(ctx context.Context) {
 			}
 		}
 		o.sweep(now)
+		o.expireProbes(now)
 		select {
 		case <-ctx.Done():
 			wg.Wait()
 			return
 		case <-t.C:
 		case <-o.kick:
+		case <-probeC:
+			if err := o.sendProbe(ctx); err != nil {
+				o.log.Debug("loop probe", "error", err)
+			}
 		}
 	}
 }
@@ -350,6 +386,7 @@ func (o *Overlay) HandlePacket(ctx context.Context, network, from string, data [
 	if !IsPacket(data) {
 		return fmt.Errorf("%w: not an onion packet (%d bytes)", ErrMalformed, len(data))
 	}
+	o.heardFrom(from)
 	return o.proc.Process(ctx, relay.Incoming{Network: network, From: from, Packet: data[1:]})
 }
 
@@ -460,6 +497,16 @@ func (o *Overlay) sweep(now time.Time) {
 	for id, k := range o.known {
 		if k.set.Expired(now) {
 			delete(o.known, id)
+		}
+	}
+	for k, a := range o.attempts {
+		if now.After(a.expires) {
+			delete(o.attempts, k)
+		}
+	}
+	for k, exp := range o.used {
+		if now.After(exp) {
+			delete(o.used, k)
 		}
 	}
 }

@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/onemfive/onemfive/host/lease"
 	"github.com/onemfive/onemfive/host/node"
 	"github.com/onemfive/onemfive/host/store"
 	"github.com/onemfive/onemfive/sdk/transport"
@@ -19,36 +21,44 @@ import (
 // memNet delivers packets between overlays in this process, each on its own
 // goroutine (as a transport would).
 type memNet struct {
-	mu    sync.Mutex
-	nodes map[string]*testNode
-	down  map[string]bool
-	wg    sync.WaitGroup
+	mu      sync.Mutex
+	nodes   map[string]*testNode
+	down    map[string]bool
+	stopped bool
+	wg      sync.WaitGroup
 }
 
-func (m *memNet) Ready(network string) bool { return network == "mem" }
+// nodeNet is one node's view of memNet.
+type nodeNet struct {
+	m    *memNet
+	self string
+}
 
-func (m *memNet) Send(ctx context.Context, network string, pkts []transport.Packet) error {
+func (n nodeNet) Ready(network string) bool { return network == "mem" }
+
+// Send delivers each packet on its own goroutine, or, to a node that is
+// down, tells the sender the dial failed (as the direct transport does).
+func (n nodeNet) Send(ctx context.Context, network string, pkts []transport.Packet) error {
+	m := n.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.stopped {
+		return nil
+	}
 	for _, p := range pkts {
 		to := m.nodes[p.Addr]
 		if to == nil || m.down[p.Addr] {
-			continue // lost, as on a real link
-		}
-		from := "?"
-		if s, ok := ctx.Value(fromKey{}).(string); ok {
-			from = s
+			if self := m.nodes[n.self]; self != nil {
+				addr := p.Addr
+				m.wg.Go(func() { self.o.Unreachable("mem", addr) })
+			}
+			continue
 		}
 		data := bytes.Clone(p.Data)
-		m.wg.Go(func() {
-			ctx := context.WithValue(context.Background(), fromKey{}, to.addr)
-			_ = to.o.HandlePacket(ctx, "mem", from, data)
-		})
+		m.wg.Go(func() { _ = to.o.HandlePacket(context.Background(), "mem", n.self, data) })
 	}
 	return nil
 }
-
-type fromKey struct{}
 
 type testNode struct {
 	addr string
@@ -102,9 +112,12 @@ func newTestNode(t *testing.T, net *memNet, addr string, cfg Config) *testNode {
 	}
 	t.Cleanup(func() { st.Close() })
 	n := &testNode{addr: addr, id: id, st: st, obs: new(syncBuffer), got: make(chan delivered, 64)}
-	cfg.Identity, cfg.Store, cfg.Net = id, st, net
+	cfg.Identity, cfg.Store, cfg.Net = id, st, nodeNet{m: net, self: addr}
 	cfg.Replay, cfg.Queue = store.NewReplayCache(st), store.NewMixQueue(st)
 	cfg.Observe = n.obs
+	if cfg.ProbeInterval == 0 {
+		cfg.ProbeInterval = 300 * time.Millisecond
+	}
 	cfg.Deliver = func(_ context.Context, handle string, sealed []byte) error {
 		n.got <- delivered{handle, bytes.Clone(sealed)}
 		return nil
@@ -114,6 +127,11 @@ func newTestNode(t *testing.T, net *memNet, addr string, cfg Config) *testNode {
 	}
 	t.Cleanup(n.o.Close) // before the store closes (cleanups run in reverse)
 	t.Cleanup(net.wg.Wait)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); n.o.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() { net.mu.Lock(); net.stopped = true; net.mu.Unlock() })
 	net.mu.Lock()
 	net.nodes[addr] = n
 	net.mu.Unlock()
@@ -254,4 +272,122 @@ func TestSendWithoutLease(t *testing.T) {
 	if !errors.Is(err, ErrNoLease) {
 		t.Fatalf("Send = %v, want ErrNoLease", err)
 	}
+}
+
+// TestDeadRelay: with one relay gone, messages still get through when the
+// sender retransmits (as the courier does), and lease lookups still work.
+func TestDeadRelay(t *testing.T) {
+	net := &memNet{nodes: map[string]*testNode{}, down: map[string]bool{}}
+	var relays []*testNode
+	for i := range 5 {
+		relays = append(relays, newTestNode(t, net, fmt.Sprintf("r%d", i), Config{}))
+	}
+	a := newTestNode(t, net, "a", Config{Guards: []node.ID{relays[0].id.ID()}, ClientOnly: true})
+	f := newTestNode(t, net, "f", Config{Guards: []node.ID{relays[1].id.ID()}, Publish: true, ClientOnly: true})
+	all := append([]*testNode{a, f}, relays...)
+	for _, r := range relays {
+		for _, x := range all {
+			if x != r {
+				introduce(t, r, x)
+			}
+		}
+		introduce(t, a, r)
+		introduce(t, f, r)
+	}
+	ctx := t.Context()
+	if err := f.o.publish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	net.wg.Wait()
+	net.mu.Lock()
+	net.down["r2"] = true
+	net.mu.Unlock()
+	lookups := 0
+	for i := range 12 {
+		msg := []byte(fmt.Sprintf("message %d", i))
+		deadline := time.Now().Add(20 * time.Second)
+		for delivered := false; !delivered; {
+			if time.Now().After(deadline) {
+				t.Log(debugState(a, f, relays))
+				for _, r := range relays {
+					t.Logf("%s stats %+v", r.addr, r.o.Stats())
+					for _, l := range r.obs.lines(t) {
+						if ev := l["event"]; ev != "packet" && ev != "gateway" {
+							t.Logf("%s: %v", r.addr, l)
+						}
+					}
+				}
+				t.Fatalf("message %d not delivered in 20s (%d lookups so far)", i, lookups)
+			}
+			err := a.o.Send(ctx, string(f.id.ID()), msg, Params{Hops: 2})
+			if errors.Is(err, ErrNoLease) {
+				lookups++
+				rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				_, rerr := a.o.Resolve(rctx, f.id.ID())
+				cancel()
+				if rerr != nil {
+					t.Logf("lookup: %v", rerr)
+					if err := f.o.publish(ctx); err != nil { // the owner's periodic refresh
+						t.Fatal(err)
+					}
+				}
+				continue
+			}
+			select {
+			case d := <-f.got:
+				if !bytes.Equal(d.data, msg) {
+					t.Fatalf("got %q, want %q", d.data, msg)
+				}
+				delivered = true
+				// F acknowledges on the handle, which brings A more reply
+				// blocks to F.
+				if err := f.o.Send(ctx, d.handle, []byte("ack"), Params{Hops: 2}); err != nil {
+					t.Logf("ack: %v", err)
+				}
+				select {
+				case <-a.got:
+				case <-time.After(2 * time.Second):
+				}
+			case <-time.After(time.Second):
+			}
+		}
+	}
+	t.Logf("12 messages with a dead relay: %d lookups", lookups)
+}
+
+func debugState(a, f *testNode, relays []*testNode) string {
+	var b strings.Builder
+	now := time.Now()
+	names := map[node.ID]string{a.id.ID(): "a", f.id.ID(): "f"}
+	for _, r := range relays {
+		names[r.id.ID()] = r.addr
+	}
+	for _, n := range []*testNode{a, f} {
+		n.o.mu.Lock()
+		var sus []string
+		for _, id := range n.o.suspects(now) {
+			sus = append(sus, names[id])
+		}
+		fmt.Fprintf(&b, "%s suspects %v; ", n.addr, sus)
+		if k := n.o.known[f.id.ID()]; k != nil {
+			fmt.Fprintf(&b, "knows F's set issued %s with %d blocks left; ", k.set.Issued.Format("15:04:05.000"), len(k.surbs))
+		}
+		if m := n.o.mine; m != nil {
+			var gws []string
+			for _, l := range m.set.Leases {
+				gws = append(gws, names[l.GatewayID()])
+			}
+			fmt.Fprintf(&b, "own set issued %s used %d/%d gateways %v; ", m.set.Issued.Format("15:04:05.000"), m.used, m.total, gws)
+		}
+		n.o.mu.Unlock()
+	}
+	for _, r := range relays {
+		r.o.mu.Lock()
+		if l, ok := r.o.stored[f.id.ID()]; ok {
+			s, _ := lease.Decode(l.set)
+			fmt.Fprintf(&b, "%s stores F's set issued %s; ", r.addr, s.Issued.Format("15:04:05.000"))
+		}
+		r.o.mu.Unlock()
+	}
+	return b.String()
 }

@@ -2,6 +2,7 @@ package overlay
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -146,12 +147,25 @@ func (o *Overlay) newMessageID() ([msgIDSize]byte, error) {
 
 // replyBlocks makes n reply blocks that end at this node: each goes from a
 // random relay through the guard (when set) to here.
-func (o *Overlay) replyBlocks(dir map[node.ID]relayInfo, n int, first *router.Candidate, lease bool, ttl time.Duration) ([]*onion.SURB, error) {
+func (o *Overlay) replyBlocks(dir map[node.ID]relayInfo, n int, first *router.Candidate, lease bool, ttl time.Duration, peer node.ID, fwd *forwardPath) ([]*onion.SURB, error) {
 	self, err := o.selfHop()
 	if err != nil {
 		return nil, err
 	}
 	nets := o.readyNetworks(dir, Params{})
+	o.mu.Lock()
+	sus := o.suspects(o.clock.Now())
+	o.mu.Unlock()
+	// Suspected relays stay out of reply routes while enough others remain.
+	if len(dir)-len(sus) >= 3 {
+		live := make(map[node.ID]relayInfo, len(dir))
+		for id, r := range dir {
+			if !slices.Contains(sus, id) {
+				live[id] = r
+			}
+		}
+		dir = live
+	}
 	out := make([]*onion.SURB, 0, n)
 	for range n {
 		var route []router.Candidate
@@ -198,7 +212,12 @@ func (o *Overlay) replyBlocks(dir map[node.ID]relayInfo, n int, first *router.Ca
 			return nil, fmt.Errorf("overlay: reply block: %w", err)
 		}
 		o.mu.Lock()
-		o.surbKeys[keys.ID] = surbEntry{keys: keys, expires: o.clock.Now().Add(ttl + surbGrace), lease: lease}
+		ids := make([]node.ID, len(route))
+		for i, c := range route {
+			ids[i] = c.ID
+		}
+		o.surbKeys[keys.ID] = surbEntry{keys: keys, expires: o.clock.Now().Add(ttl + surbGrace), lease: lease, peer: peer,
+			route: ids, fwd: fwd}
 		o.mu.Unlock()
 		out = append(out, s)
 	}
@@ -218,24 +237,25 @@ func (o *Overlay) selfHop() (onion.Hop, error) {
 
 // sendMessage fragments msg and sends each fragment over one of surbs
 // (through this node's own path to the block's first hop).
-func (o *Overlay) sendViaSURBs(ctx context.Context, dir map[node.ID]relayInfo, msg []byte, take func() *onion.SURB, p Params) error {
+func (o *Overlay) sendViaSURBs(ctx context.Context, dir map[node.ID]relayInfo, msg []byte, take func() *onion.SURB, p Params, avoid []node.ID) ([]node.ID, error) {
+	var used []node.ID
 	id, err := o.newMessageID()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	frags, err := fragmentMessage(id, msg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var errs []error
 	for _, f := range frags {
 		s := take()
 		if s == nil {
-			return fmt.Errorf("%w: reply blocks ran out after %d of %d fragments", ErrNoLease, len(errs), len(frags))
+			return used, fmt.Errorf("%w: reply blocks ran out after %d of %d fragments", ErrNoLease, len(errs), len(frags))
 		}
 		payload, err := gatewayPayload(s, f)
 		if err != nil {
-			return err
+			return used, err
 		}
 		gw := node.IDFromKey(s.FirstHop[:])
 		if gw == o.cfg.Identity.ID() {
@@ -253,36 +273,63 @@ func (o *Overlay) sendViaSURBs(ctx context.Context, dir map[node.ID]relayInfo, m
 			continue
 		}
 		end := r.cand
-		path, err := o.path(dir, p.Hops, &end, p, nil)
+		path, err := o.pathAvoiding(dir, p.Hops, &end, p, avoid)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		for _, c := range path {
+			if !slices.Contains(o.cfg.Guards, c.ID) {
+				used = append(used, c.ID)
+			}
+		}
 		errs = append(errs, o.sendPath(ctx, path, p, payload))
 	}
-	return errors.Join(errs...)
+	return used, errors.Join(errs...)
+}
+
+// pathAvoiding is path leaving out avoid and the suspected relays when a
+// path exists without them, and path without exclusions otherwise.
+func (o *Overlay) pathAvoiding(dir map[node.ID]relayInfo, hops int, end *router.Candidate, p Params, avoid []node.ID) ([]router.Candidate, error) {
+	o.mu.Lock()
+	avoid = append(slices.Clone(avoid), o.suspects(o.clock.Now())...)
+	o.mu.Unlock()
+	if end != nil {
+		avoid = slices.DeleteFunc(avoid, func(id node.ID) bool { return id == end.ID })
+	}
+	if len(avoid) > 0 {
+		if path, err := o.path(dir, hops, end, p, avoid); err == nil {
+			return path, nil
+		}
+	}
+	return o.path(dir, hops, end, p, nil)
 }
 
 // sendDirect fragments msg and sends each fragment on a path ending at to.
-func (o *Overlay) sendDirect(ctx context.Context, dir map[node.ID]relayInfo, to router.Candidate, msg []byte, p Params) error {
+// It returns the relays it used before to.
+func (o *Overlay) sendDirect(ctx context.Context, dir map[node.ID]relayInfo, to router.Candidate, msg []byte, p Params) ([]node.ID, error) {
 	id, err := o.newMessageID()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	frags, err := fragmentMessage(id, msg)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var used []node.ID
 	for _, f := range frags {
-		path, err := o.path(dir, p.Hops, &to, p, nil)
+		path, err := o.pathAvoiding(dir, p.Hops, &to, p, nil)
 		if err != nil {
-			return err
+			return used, err
+		}
+		for _, c := range path[:len(path)-1] {
+			used = append(used, c.ID)
 		}
 		if err := o.sendPath(ctx, path, p, f); err != nil {
-			return err
+			return used, err
 		}
 	}
-	return nil
+	return used, nil
 }
 
 // Send carries a sealed courier packet to addr: a reply handle (IsHandle)
@@ -295,12 +342,27 @@ func (o *Overlay) Send(ctx context.Context, addr string, sealed []byte, p Params
 	if err != nil {
 		return err
 	}
-	size := 2 + replySURBs*onion.SURBSize + len(sealed) // dataMsg.encode
-	take, err := o.surbSource(ctx, addr, (size+ChunkSize-1)/ChunkSize)
+	// A retransmission (the courier sends the same sealed bytes again)
+	// avoids the relays and gateways of the earlier attempts.
+	key := sha256.Sum256(sealed)
+	o.mu.Lock()
+	avoid := slices.Clone(o.attempts[key].relays)
+	peer := o.poolOwner(addr)
+	o.mu.Unlock()
+	// Every message carries reply blocks back here: a message to a node
+	// id, for its answer and acknowledgement; an acknowledgement on a
+	// reply handle, so that the conversation can go on without lease sets.
+	n := replySURBs
+	if IsHandle(addr) {
+		n = ackSURBs
+	}
+	size := 2 + n*onion.SURBSize + len(sealed) // dataMsg.encode
+	take, err := o.surbSource(ctx, addr, (size+ChunkSize-1)/ChunkSize, avoid)
 	if err != nil {
 		return err
 	}
-	surbs, err := o.replyBlocks(dir, replySURBs, nil, false, poolTTL)
+	fwd := new(forwardPath)
+	surbs, err := o.replyBlocks(dir, n, nil, false, poolTTL, peer, fwd)
 	if err != nil {
 		return err
 	}
@@ -308,18 +370,45 @@ func (o *Overlay) Send(ctx context.Context, addr string, sealed []byte, p Params
 	if err != nil {
 		return err
 	}
-	return o.sendViaSURBs(ctx, dir, msg, take, p)
+	used, err := o.sendViaSURBs(ctx, dir, msg, take, p, avoid)
+	o.mu.Lock()
+	fwd.relays = used
+	a := o.attempts[key]
+	if a.relays == nil && len(o.attempts) >= maxAttempts {
+		clear(o.attempts) // crude bound; retransmissions then merely lose their memory
+	}
+	o.attempts[key] = attempt{relays: append(a.relays, used...), expires: now.Add(poolTTL)}
+	o.mu.Unlock()
+	return err
+}
+
+// poolOwner is the node a reply handle's pool is bound to, or the node id
+// addr itself. Call with mu held.
+func (o *Overlay) poolOwner(addr string) node.ID {
+	if !IsHandle(addr) {
+		return node.ID(addr)
+	}
+	for id, hs := range o.owners {
+		if slices.Contains(hs, addr) {
+			return id
+		}
+	}
+	return ""
 }
 
 // surbSource returns a function handing out need reply blocks to addr, or
 // ErrNoLease.
-func (o *Overlay) surbSource(ctx context.Context, addr string, need int) (func() *onion.SURB, error) {
+func (o *Overlay) surbSource(ctx context.Context, addr string, need int, avoid []node.ID) (func() *onion.SURB, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var picked []*onion.SURB
 	takePool := func(h string) {
 		p := o.pools[h]
-		for p != nil && len(p.surbs) > 0 && len(picked) < need {
+		if p == nil {
+			return
+		}
+		p.surbs = preferFirstHops(p.surbs, avoid)
+		for len(p.surbs) > 0 && len(picked) < need {
 			picked = append(picked, p.surbs[0])
 			p.surbs = p.surbs[1:]
 		}
@@ -333,9 +422,12 @@ func (o *Overlay) surbSource(ctx context.Context, addr string, need int) (func()
 			takePool(h)
 		}
 		if k := o.known[id]; k != nil && len(picked) < need && !k.set.Expired(o.clock.Now()) {
-			// Spread fragments over the leases' reply blocks.
+			// The leases' reply blocks, round robin over gateways; each
+			// is used once (a relay drops a second use as a replay).
+			k.surbs = preferFirstHops(k.surbs, avoid)
 			for len(k.surbs) > 0 && len(picked) < need {
 				picked = append(picked, k.surbs[0])
+				o.used[surbKey(k.surbs[0])] = k.set.Expires
 				k.surbs = k.surbs[1:]
 			}
 		}
@@ -357,9 +449,33 @@ func (o *Overlay) surbSource(ctx context.Context, addr string, need int) (func()
 	}, nil
 }
 
+// preferFirstHops orders surbs so that those whose first hop is in avoid
+// come last (stable otherwise).
+func preferFirstHops(surbs []*onion.SURB, avoid []node.ID) []*onion.SURB {
+	if len(avoid) == 0 {
+		return surbs
+	}
+	bad := func(s *onion.SURB) bool { return slices.Contains(avoid, node.IDFromKey(s.FirstHop[:])) }
+	out := make([]*onion.SURB, 0, len(surbs))
+	for _, s := range surbs {
+		if !bad(s) {
+			out = append(out, s)
+		}
+	}
+	for _, s := range surbs {
+		if bad(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// surbKey names a reply block for the used set.
+func surbKey(s *onion.SURB) [32]byte { return sha256.Sum256(s.Header[:]) }
+
 // failedLookupTTL is how long a lookup that found nothing counts against
 // routing to that node over onion paths.
-const failedLookupTTL = time.Minute
+const failedLookupTTL = 15 * time.Second
 
 // CanRoute reports whether a message to id could go over onion paths with
 // p: enough relays are known, and reply blocks to id are at hand or a
@@ -452,7 +568,8 @@ func (o *Overlay) Resolve(ctx context.Context, id node.ID) (*node.Record, error)
 	copy(q.target[:], pub)
 	var errs []error
 	for _, t := range targets {
-		surbs, err := o.replyBlocks(dir, querySURBs, nil, false, lookupWait)
+		fwd := new(forwardPath)
+		surbs, err := o.replyBlocks(dir, querySURBs, nil, false, lookupWait, "", fwd)
 		if err != nil {
 			return nil, err
 		}
@@ -461,7 +578,11 @@ func (o *Overlay) Resolve(ctx context.Context, id node.ID) (*node.Record, error)
 		if err != nil {
 			return nil, err
 		}
-		if err := o.sendDirect(ctx, dir, dir[t].cand, msg, Params{Hops: 2}); err != nil {
+		relays, err := o.sendDirect(ctx, dir, dir[t].cand, msg, Params{Hops: 2})
+		o.mu.Lock()
+		fwd.relays = relays
+		o.mu.Unlock()
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}

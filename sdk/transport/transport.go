@@ -51,6 +51,10 @@ type Event struct {
 	Summary  string // one line for a person
 	Reason   string // why, when State is StateBlocked or StateFailed
 	Peers    int    // peers or links currently up, when the transport knows
+	// Addr is the peer address the event is about, when it is about one:
+	// Phase "dial_failed" with Addr tells the host that peer is unreachable
+	// now (its onion layer then routes around it).
+	Addr string
 }
 
 // Host is what the host offers a running transport.

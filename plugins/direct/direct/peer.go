@@ -167,7 +167,7 @@ func (p *peer) connect() *conn {
 		default:
 		}
 		t.log.Warn("dial failed", "peer", p.key, "error", err, "dropped", n, "retry_in", back)
-		t.event(transport.Event{State: transport.StateReady, Phase: "dial_failed", Peers: t.linkCount(),
+		t.event(transport.Event{State: transport.StateReady, Phase: "dial_failed", Peers: t.linkCount(), Addr: p.key,
 			Summary: fmt.Sprintf("dial %s failed, dropped %d packets", p.key, n), Reason: err.Error()})
 		return nil
 	}

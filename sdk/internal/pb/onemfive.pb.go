@@ -608,7 +608,9 @@ type Event struct {
 	Peers    int32                  `protobuf:"varint,7,opt,name=peers,proto3" json:"peers,omitempty"`
 	// dropped counts progress events the plugin discarded so far because the
 	// host did not keep up (cumulative over the session).
-	Dropped       uint64 `protobuf:"varint,8,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	Dropped uint64 `protobuf:"varint,8,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	// addr is the peer address the event concerns (dial_failed), if any.
+	Addr          string `protobuf:"bytes,9,opt,name=addr,proto3" json:"addr,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -697,6 +699,13 @@ func (x *Event) GetDropped() uint64 {
 		return x.Dropped
 	}
 	return 0
+}
+
+func (x *Event) GetAddr() string {
+	if x != nil {
+		return x.Addr
+	}
+	return ""
 }
 
 type StartRequest struct {
@@ -1401,7 +1410,7 @@ const file_onemfive_proto_rawDesc = "" +
 	"\x05calls\x18\x02 \x03(\v2\x1c.onemfive.plugin.v1.SendCallR\x05calls\x128\n" +
 	"\aresults\x18\x03 \x03(\v2\x1e.onemfive.plugin.v1.SendResultR\aresults\x12\x16\n" +
 	"\x06credit\x18\x04 \x01(\rR\x06credit\x12\x18\n" +
-	"\asession\x18\x05 \x01(\x04R\asession\"\xfc\x01\n" +
+	"\asession\x18\x05 \x01(\x04R\asession\"\x90\x02\n" +
 	"\x05Event\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12/\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x19.onemfive.plugin.v1.StateR\x05state\x12\x1a\n" +
@@ -1410,7 +1419,8 @@ const file_onemfive_proto_rawDesc = "" +
 	"\asummary\x18\x05 \x01(\tR\asummary\x12\x16\n" +
 	"\x06reason\x18\x06 \x01(\tR\x06reason\x12\x14\n" +
 	"\x05peers\x18\a \x01(\x05R\x05peers\x12\x18\n" +
-	"\adropped\x18\b \x01(\x04R\adropped\"(\n" +
+	"\adropped\x18\b \x01(\x04R\adropped\x12\x12\n" +
+	"\x04addr\x18\t \x01(\tR\x04addr\"(\n" +
 	"\fStartRequest\x12\x18\n" +
 	"\asession\x18\x01 \x01(\x04R\asession\"-\n" +
 	"\rStartResponse\x12\x1c\n" +

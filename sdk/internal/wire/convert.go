@@ -55,6 +55,7 @@ func eventToPB(ev transport.Event, dropped uint64) *pb.Event {
 		Summary:  ev.Summary,
 		Reason:   ev.Reason,
 		Peers:    int32(ev.Peers),
+		Addr:     ev.Addr,
 		Dropped:  dropped,
 	}
 	if !ev.Time.IsZero() {
@@ -71,6 +72,7 @@ func eventFromPB(m *pb.Event) transport.Event {
 		Summary:  m.GetSummary(),
 		Reason:   m.GetReason(),
 		Peers:    int(m.GetPeers()),
+		Addr:     m.GetAddr(),
 	}
 	if ts := m.GetTime(); ts != nil && ts.CheckValid() == nil {
 		ev.Time = ts.AsTime()
