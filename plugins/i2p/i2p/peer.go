@@ -20,6 +20,14 @@ type peer struct {
 	addr      string
 	q         chan []byte
 	connected atomic.Bool
+	conn      atomic.Pointer[net.Conn] // the current stream, nil while opening
+}
+
+// reset closes the peer's current stream, so its writer opens a new one.
+func (pr *peer) reset() {
+	if c := pr.conn.Load(); c != nil {
+		(*c).Close()
+	}
 }
 
 // Send implements transport.Transport. The batch is validated as a whole
@@ -119,7 +127,9 @@ func (t *Transport) runPeer(pr *peer) {
 			return
 		}
 		backoff = 100 * time.Millisecond
+		pr.conn.Store(&nc)
 		err = t.writeLoop(pr, nc)
+		pr.conn.Store(nil)
 		pr.connected.Store(false)
 		t.untrack(nc)
 		if t.ctx.Err() == nil {

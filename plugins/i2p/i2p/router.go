@@ -82,6 +82,16 @@ func (t *Transport) startRouter(ctx context.Context) (*router, error) {
 	if err := opts.Check(); err != nil {
 		return nil, fmt.Errorf("i2p: %w", err)
 	}
+	// i2pd keeps a public destination's lease set encryption keys in
+	// destinations/. A peer that talked to this node less than 120 s ago
+	// keeps its ratchet session for the old keys and will not replace it
+	// with the restarted router's (i2pd's ECIESX25519_RESTART_TIMEOUT), so
+	// its replies could not be read for two minutes. New keys at every
+	// start make peers open a new session at once; the destination (the
+	// address) does not change.
+	if err := os.RemoveAll(filepath.Join(dir, "destinations")); err != nil {
+		return nil, fmt.Errorf("i2p: data dir: %w", err)
+	}
 	conf, tun := filepath.Join(dir, "i2pd.conf"), filepath.Join(dir, "tunnels.conf")
 	if err := os.WriteFile(conf, []byte(opts.Render()), 0o600); err != nil {
 		return nil, fmt.Errorf("i2p: i2pd.conf: %w", err)

@@ -56,6 +56,7 @@ type Transport struct {
 	sessID   string
 	peers    map[string]*peer
 	conns    map[net.Conn]struct{}
+	inbound  map[string]net.Conn // the latest stream accepted from each peer
 	restarts int
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -143,6 +144,7 @@ func (t *Transport) Start(ctx context.Context, h transport.Host) (addrs []string
 	t.host = h
 	t.peers = make(map[string]*peer)
 	t.conns = make(map[net.Conn]struct{})
+	t.inbound = make(map[string]net.Conn)
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.kick = make(chan struct{}, 1)
 	t.mon = newMonitor(time.Now(), t.cfg.peerDeadline, t.cfg.minTunnelRate)
@@ -304,14 +306,44 @@ func (t *Transport) acceptLoop(samAddr, id string) error {
 		if !t.track(c) {
 			return ErrStopped
 		}
+		t.replaced(from, c)
 		t.wg.Add(1)
 		go func() {
 			defer t.wg.Done()
 			defer t.untrack(c)
+			defer func() {
+				t.mu.Lock()
+				if t.inbound[from] == c {
+					delete(t.inbound, from)
+				}
+				t.mu.Unlock()
+			}()
 			if err := t.readLoop(c, from); t.ctx.Err() == nil {
 				t.log.Debug("inbound stream ended", "from", from, "error", err)
 			}
 		}()
+	}
+}
+
+// replaced notes c as the stream from peer from. A new stream while an
+// older one from the same peer is still open means the peer lost its end
+// (it restarted, or its stream broke): the old one is closed, and so is
+// this node's stream to that peer, which most likely runs into the same
+// dead tunnels; its writer opens a new one, which uses the lease set the
+// peer has just sent with its new stream.
+func (t *Transport) replaced(from string, c net.Conn) {
+	t.mu.Lock()
+	old := t.inbound[from]
+	t.inbound[from] = c
+	pr := t.peers[from]
+	t.mu.Unlock()
+	if old == nil {
+		return
+	}
+	old.Close()
+	if pr != nil {
+		t.log.Debug("peer opened a new stream; reopening ours to it", "peer", from)
+		pr.reset()
 	}
 }
 
