@@ -14,8 +14,8 @@ import (
 )
 
 // Loop probes (Loopix's loop cover traffic, used here for liveness): now and
-// then a node sends itself a packet through its guard and one relay of its
-// directory, in turn. A loop that comes back credits the relay; one that
+// then a node sends itself a packet through its guard, one relay of its
+// directory (in turn) and its guard again. A loop that comes back credits the relay; one that
 // has not come back after probeTimeout counts as a failure against it. So
 // a node learns that a relay is down even when it never dials it itself
 // (its guard does), and leaves it out of paths, reply routes and gateways.
@@ -61,11 +61,12 @@ func (o *Overlay) sendProbe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var route []router.Candidate
+	// Through the guard and back through it, so that the probed relay sees
+	// the guard on both sides and never this node.
+	route := []router.Candidate{dir[target].cand}
 	if g, err := o.guard(dir, []node.ID{target}); err == nil && g != nil {
-		route = append(route, *g)
+		route = []router.Candidate{*g, dir[target].cand, *g}
 	}
-	route = append(route, dir[target].cand)
 	hops := make([]onion.Hop, 0, len(route)+1)
 	for _, c := range route {
 		h, err := c.Hop(0)
