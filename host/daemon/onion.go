@@ -42,6 +42,12 @@ func (d *Daemon) startOverlay(ctx context.Context) error {
 	}
 	o, err := overlay.New(overlay.Config{
 		Identity: d.id, Store: d.store, Net: networks{d},
+		SelfAddresses: func() map[string][]string {
+			if d.sup == nil {
+				return nil
+			}
+			return d.sup.Addresses()
+		},
 		Replay: store.NewReplayCache(d.store), Queue: store.NewMixQueue(d.store),
 		Deliver: func(ctx context.Context, handle string, sealed []byte) error {
 			return d.courier.HandlePacket(ctx, onionNetwork, transport.Packet{Addr: handle, Data: sealed})

@@ -161,7 +161,7 @@ func (o *Overlay) handleMessage(ctx context.Context, b []byte, peer node.ID) err
 			s := surbs[0]
 			surbs = surbs[1:]
 			return s
-		}, Params{Hops: 0}, nil) // a storer is a public relay: its own address is no secret
+		}, Params{Hops: 0}, nil, true) // a storer is a public relay: its own address is no secret
 		return err
 	case m.reply != nil:
 		o.mu.Lock()

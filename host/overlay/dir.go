@@ -3,6 +3,7 @@ package overlay
 import (
 	"crypto/ecdh"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/onemfive/onemfive/host/mixkey"
@@ -60,7 +61,18 @@ func directory(ps PeerStore, self node.ID, sched mixkey.Schedule, now time.Time)
 		if !ok {
 			continue
 		}
-		out[rec.ID] = relayInfo{rec: rec, cand: router.FromRecord(rec, key, "")}
+		c := router.FromRecord(rec, key, "")
+		c.Networks = linkLabels(rec.Addresses)
+		// Subnet diversity is about who controls a relay's location on the
+		// internet; nodes of one local link share a subnet by definition.
+		wide := make(map[string][]string, len(rec.Addresses))
+		for n, as := range rec.Addresses {
+			if !slices.Contains(linkScoped, n) {
+				wide[n] = as
+			}
+		}
+		c.Groups = router.SubnetGroups(wide)
+		out[rec.ID] = relayInfo{rec: rec, cand: c}
 	}
 	return out, nil
 }

@@ -65,6 +65,10 @@ type Config struct {
 	// Resolved is called when a lease set for id arrived (the courier can
 	// retry what waits for it).
 	Resolved func(id node.ID)
+	// SelfAddresses returns this node's transport addresses by network
+	// (the host's transports). It tells which links this node is on; nil
+	// means every relay counts as reachable.
+	SelfAddresses func() map[string][]string
 	// Schedule is the mix-key epoch schedule (all nodes agree on it).
 	Schedule mixkey.Schedule
 	// Guards, when set, are the only relays this node uses as the first hop
@@ -413,15 +417,52 @@ func (o *Overlay) sendTo(ctx context.Context, id node.ID, pkt []byte) error {
 		nets = append(nets, n)
 	}
 	slices.Sort(nets)
+	mine := o.selfLabels()
 	for _, n := range nets {
-		if addrs := rec.Addresses[n]; len(addrs) > 0 && o.cfg.Net.Ready(n) {
-			data := make([]byte, 1+len(pkt))
-			data[0] = PacketTag
-			copy(data[1:], pkt)
-			return o.cfg.Net.Send(ctx, n, []transport.Packet{{Addr: addrs[0], Data: data}})
+		addrs := rec.Addresses[n]
+		if len(addrs) == 0 || !o.cfg.Net.Ready(n) {
+			continue
 		}
+		addr := o.pickAddr(addrs)
+		if slices.Contains(linkScoped, n) && mine != nil {
+			if addr = addrOnLink(n, addrs, mine); addr == "" {
+				continue // not on a link this node is on
+			}
+		}
+		data := make([]byte, 1+len(pkt))
+		data[0] = PacketTag
+		copy(data[1:], pkt)
+		return o.cfg.Net.Send(ctx, n, []transport.Packet{{Addr: addr, Data: data}})
 	}
 	return fmt.Errorf("overlay: next hop %s: none of its networks %v is ready here", id.Short(), nets)
+}
+
+// selfLabels are the network labels of this node's own addresses on ready
+// networks (links.go), or nil when the host did not say.
+func (o *Overlay) selfLabels() []string {
+	if o.cfg.SelfAddresses == nil {
+		return nil
+	}
+	ready := map[string][]string{}
+	for n, as := range o.cfg.SelfAddresses() {
+		if o.cfg.Net.Ready(n) {
+			ready[n] = as
+		}
+	}
+	return linkLabels(ready)
+}
+
+// pickAddr is the first of a node's addresses that no transport reported
+// unreachable (a node on two links is often reachable on one only).
+func (o *Overlay) pickAddr(addrs []string) string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, a := range addrs {
+		if _, bad := o.unreachable[a]; !bad {
+			return a
+		}
+	}
+	return addrs[0]
 }
 
 // observeRelay writes a relay observation as a JSON line.

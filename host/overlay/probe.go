@@ -44,10 +44,17 @@ func (o *Overlay) sendProbe(ctx context.Context) error {
 		return err
 	}
 	ids := make([]node.ID, 0, len(dir))
-	for id := range dir {
-		if !slices.Contains(o.cfg.Guards, id) {
-			ids = append(ids, id)
+	mine := o.selfLabels()
+	for id, r := range dir {
+		if slices.Contains(o.cfg.Guards, id) {
+			continue
 		}
+		// Without guards the loop is relay → here: only relays on a link
+		// with this node can close it.
+		if len(o.cfg.Guards) == 0 && mine != nil && !overlap(mine, r.cand.Networks) {
+			continue
+		}
+		ids = append(ids, id)
 	}
 	if len(ids) == 0 {
 		return nil
@@ -119,4 +126,13 @@ func (o *Overlay) expireProbes(now time.Time) {
 			o.blame([]node.ID{p.relay}, now)
 		}
 	}
+}
+
+func overlap(a, b []string) bool {
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			return true
+		}
+	}
+	return false
 }

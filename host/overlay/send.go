@@ -16,27 +16,38 @@ import (
 	"github.com/onemfive/onemfive/host/router"
 )
 
-// readyNetworks filters p's networks (or every network the relays use) to
-// those ready here.
+// readyNetworks are the labels (links.go) links of a path may use: p's
+// networks, or every network the relays are on, that are ready here.
 func (o *Overlay) readyNetworks(dir map[node.ID]relayInfo, p Params) []string {
-	nets := p.Networks
-	if len(nets) == 0 {
-		for _, r := range dir {
-			for _, n := range r.cand.Networks {
-				if !slices.Contains(nets, n) {
-					nets = append(nets, n)
-				}
+	var labels []string
+	for _, r := range dir {
+		for _, n := range r.cand.Networks {
+			if !slices.Contains(labels, n) {
+				labels = append(labels, n)
 			}
 		}
-		slices.Sort(nets)
+	}
+	slices.Sort(labels)
+	nets := labels
+	if len(p.Networks) > 0 {
+		nets = expandNetworks(p.Networks, labels)
 	}
 	var out []string
 	for _, n := range nets {
-		if o.cfg.Net.Ready(n) {
+		if o.cfg.Net.Ready(labelNetwork(n)) {
 			out = append(out, n)
 		}
 	}
 	return out
+}
+
+// senderNetworks are the labels this node can send on: its own, or, when
+// the host did not say, every allowed one.
+func (o *Overlay) senderNetworks(nets []string) []string {
+	if mine := o.selfLabels(); mine != nil {
+		return mine
+	}
+	return nets
 }
 
 func candidates(dir map[node.ID]relayInfo, drop ...node.ID) []router.Candidate {
@@ -100,7 +111,7 @@ func (o *Overlay) path(dir map[node.ID]relayInfo, hops int, end *router.Candidat
 	}
 	if g == nil {
 		return router.SelectPath(o.rand, candidates(dir), router.PathRequest{Hops: total, Networks: nets,
-			SenderNetworks: nets, End: end, Exclude: exclude})
+			SenderNetworks: o.senderNetworks(nets), End: end, Exclude: exclude})
 	}
 	if end != nil && end.ID == g.ID {
 		return []router.Candidate{*g}, nil
@@ -173,6 +184,13 @@ func (o *Overlay) replyBlocks(dir map[node.ID]relayInfo, n int, first *router.Ca
 		if err != nil {
 			return nil, err
 		}
+		// Routes are found outward from this node and reversed, so that
+		// each relay can reach the next and the last one reaches this node.
+		// They are two relays long where the directory allows; in a
+		// neighbourhood of one or two relays (a 1DN mesh) they shrink
+		// rather than fail: the block still hides this node from whoever
+		// uses it.
+		here := o.senderNetworks(nets)
 		switch {
 		case g != nil && first != nil && first.ID == g.ID:
 			route = []router.Candidate{*g}
@@ -180,23 +198,31 @@ func (o *Overlay) replyBlocks(dir map[node.ID]relayInfo, n int, first *router.Ca
 			route = []router.Candidate{*first, *g}
 		case g != nil:
 			mid, err := router.SelectPath(o.rand, candidates(dir, g.ID), router.PathRequest{Hops: 1, Networks: nets,
-				SenderNetworks: nets, Exclude: []node.ID{g.ID}})
+				SenderNetworks: g.Networks, SenderGroups: g.Groups, Exclude: []node.ID{g.ID}})
 			if err != nil {
-				return nil, err
+				mid = nil
 			}
 			route = append(mid, *g)
 		case first != nil:
-			mid, err := router.SelectPath(o.rand, candidates(dir, first.ID), router.PathRequest{Hops: 1, Networks: nets,
-				SenderNetworks: first.Networks, Exclude: []node.ID{first.ID}})
+			out, err := router.SelectPath(o.rand, candidates(dir), router.PathRequest{Hops: 2, Networks: nets,
+				SenderNetworks: here, End: first})
 			if err != nil {
-				return nil, err
+				out, err = router.SelectPath(o.rand, candidates(dir), router.PathRequest{Hops: 1, Networks: nets,
+					SenderNetworks: here, End: first})
 			}
-			route = append([]router.Candidate{*first}, mid...)
+			if err != nil {
+				return nil, fmt.Errorf("overlay: reply route from gateway %s: %w", first.ID.Short(), err)
+			}
+			route = reversed(out)
 		default:
-			route, err = router.SelectPath(o.rand, candidates(dir), router.PathRequest{Hops: 2, Networks: nets, SenderNetworks: nets})
+			out, err := router.SelectPath(o.rand, candidates(dir), router.PathRequest{Hops: 2, Networks: nets, SenderNetworks: here})
+			if err != nil {
+				out, err = router.SelectPath(o.rand, candidates(dir), router.PathRequest{Hops: 1, Networks: nets, SenderNetworks: here})
+			}
 			if err != nil {
 				return nil, err
 			}
+			route = reversed(out)
 		}
 		hops := make([]onion.Hop, 0, len(route)+1)
 		for _, c := range route {
@@ -224,6 +250,12 @@ func (o *Overlay) replyBlocks(dir map[node.ID]relayInfo, n int, first *router.Ca
 	return out, nil
 }
 
+func reversed(c []router.Candidate) []router.Candidate {
+	out := slices.Clone(c)
+	slices.Reverse(out)
+	return out
+}
+
 // selfHop is this node as the last hop of a reply block.
 func (o *Overlay) selfHop() (onion.Hop, error) {
 	k, err := o.ring.Get(o.cfg.Schedule.Epoch(o.clock.Now()))
@@ -237,7 +269,7 @@ func (o *Overlay) selfHop() (onion.Hop, error) {
 
 // sendMessage fragments msg and sends each fragment over one of surbs
 // (through this node's own path to the block's first hop).
-func (o *Overlay) sendViaSURBs(ctx context.Context, dir map[node.ID]relayInfo, msg []byte, take func() *onion.SURB, p Params, avoid []node.ID) ([]node.ID, error) {
+func (o *Overlay) sendViaSURBs(ctx context.Context, dir map[node.ID]relayInfo, msg []byte, take func() *onion.SURB, p Params, avoid []node.ID, flexible bool) ([]node.ID, error) {
 	var used []node.ID
 	id, err := o.newMessageID()
 	if err != nil {
@@ -274,6 +306,11 @@ func (o *Overlay) sendViaSURBs(ctx context.Context, dir map[node.ID]relayInfo, m
 		}
 		end := r.cand
 		path, err := o.pathAvoiding(dir, p.Hops, &end, p, avoid)
+		// Acknowledgements and lease replies take shorter paths when the
+		// directory is too small for p.Hops (a 1DN mesh of a few nodes).
+		for h := p.Hops - 1; err != nil && flexible && h >= 0; h-- {
+			path, err = o.pathAvoiding(dir, h, &end, p, avoid)
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -305,8 +342,10 @@ func (o *Overlay) pathAvoiding(dir map[node.ID]relayInfo, hops int, end *router.
 	return o.path(dir, hops, end, p, nil)
 }
 
-// sendDirect fragments msg and sends each fragment on a path ending at to.
-// It returns the relays it used before to.
+// sendDirect fragments msg and sends each fragment on a path ending at to,
+// shortening the path when the directory is too small for p.Hops (it
+// carries lease-set traffic, not user messages). It returns the relays it
+// used before to.
 func (o *Overlay) sendDirect(ctx context.Context, dir map[node.ID]relayInfo, to router.Candidate, msg []byte, p Params) ([]node.ID, error) {
 	id, err := o.newMessageID()
 	if err != nil {
@@ -319,6 +358,11 @@ func (o *Overlay) sendDirect(ctx context.Context, dir map[node.ID]relayInfo, to 
 	var used []node.ID
 	for _, f := range frags {
 		path, err := o.pathAvoiding(dir, p.Hops, &to, p, nil)
+		// Lease publications and lookups take shorter paths when the
+		// directory is too small for the usual ones (a 1DN mesh).
+		for h := p.Hops - 1; err != nil && h >= 0; h-- {
+			path, err = o.pathAvoiding(dir, h, &to, p, nil)
+		}
 		if err != nil {
 			return used, err
 		}
@@ -370,7 +414,7 @@ func (o *Overlay) Send(ctx context.Context, addr string, sealed []byte, p Params
 	if err != nil {
 		return err
 	}
-	used, err := o.sendViaSURBs(ctx, dir, msg, take, p, avoid)
+	used, err := o.sendViaSURBs(ctx, dir, msg, take, p, avoid, IsHandle(addr))
 	o.mu.Lock()
 	fwd.relays = used
 	a := o.attempts[key]
@@ -490,7 +534,7 @@ func (o *Overlay) CanRoute(id node.ID, p Params) error {
 	relays := 0
 	for _, r := range dir {
 		for _, n := range r.cand.Networks {
-			if (len(p.Networks) == 0 || slices.Contains(p.Networks, n)) && o.cfg.Net.Ready(n) {
+			if (len(p.Networks) == 0 || slices.Contains(p.Networks, labelNetwork(n))) && o.cfg.Net.Ready(labelNetwork(n)) {
 				relays++
 				break
 			}

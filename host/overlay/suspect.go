@@ -88,11 +88,19 @@ func (o *Overlay) Unreachable(network, addr string) {
 			continue
 		}
 		o.mu.Lock()
-		if s := o.suspect[rec.ID]; s.score < suspectThreshold || now.After(s.until) {
-			o.log.Info("relay unreachable; avoiding it", "relay", rec.ID.Short(), "network", network, "addr", addr, "for", suspectTTL)
-		}
-		o.suspect[rec.ID] = suspicion{score: suspectThreshold, until: now.Add(suspectTTL)}
 		o.unreachable[addr] = rec.ID
+		all := true // every address of the node on this network failed
+		for _, a := range rec.Addresses[network] {
+			if _, bad := o.unreachable[a]; !bad {
+				all = false
+			}
+		}
+		if all {
+			if s := o.suspect[rec.ID]; s.score < suspectThreshold || now.After(s.until) {
+				o.log.Info("relay unreachable; avoiding it", "relay", rec.ID.Short(), "network", network, "addr", addr, "for", suspectTTL)
+			}
+			o.suspect[rec.ID] = suspicion{score: suspectThreshold, until: now.Add(suspectTTL)}
+		}
 		o.mu.Unlock()
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -199,4 +200,75 @@ func TestLANAcrossNamespaces(t *testing.T) {
 	send(2, 1, "while cut, n2 to n1")
 	ip(t, "-n", ns.bridge, "link", "set", ns.port(2), "up")
 	waitInbox()
+}
+
+// TestLANRelayToHiddenNode: a fourth namespace hangs off n2 by its own veth
+// pair, so n3 hears only n2 and n0/n1 never hear n3. n0 knows nothing of
+// n3 but its id; it finds n3's lease set (stored at n2, the only node n3
+// knows) and sends through the onion layer: n1, then n2 as gateway, which
+// relays along n3's reply route. n3 gets the envelope exactly once, and n0
+// never learns an address of n3.
+func TestLANRelayToHiddenNode(t *testing.T) {
+	ns := newNetns(t, 3)
+	hidden := strings.TrimSuffix(ns.nodes[0], "n0") + "n3"
+	ip(t, "netns", "add", hidden)
+	ns.nodes = append(ns.nodes, hidden) // removed at cleanup with the others
+	ip(t, "-n", hidden, "link", "set", "lo", "up")
+	ip(t, "-n", ns.nodes[2], "link", "add", "eth1", "type", "veth", "peer", "name", "eth0", "netns", hidden)
+	ip(t, "-n", ns.nodes[2], "addr", "add", "10.78.0.1/24", "dev", "eth1")
+	ip(t, "-n", ns.nodes[2], "link", "set", "eth1", "up")
+	ip(t, "-n", hidden, "addr", "add", "10.78.0.2/24", "dev", "eth0")
+	ip(t, "-n", hidden, "link", "set", "eth0", "up")
+
+	policy, err := filepath.Abs("testdata/onehop.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := hosttest.LAN(t)
+	var hosts []*hosttest.Host
+	for i, name := range ns.nodes {
+		ifaces := `["eth0"]`
+		if i == 2 {
+			ifaces = `["eth0", "eth1"]`
+		}
+		h := hosttest.NewHost(t, fmt.Sprintf("n%d", i), hosttest.Options{
+			Plugins: []hosttest.Plugin{{Name: "lan", Binary: bin,
+				Body: "interfaces = " + ifaces + "\nannounce_interval = \"1s\"\nkeepalive = \"1s\""}},
+			Config: fmt.Sprintf("policies = [%q]\nonion {\n  probe_interval = \"1s\"\n}\n", policy),
+			Wrap:   []string{"ip", "netns", "exec", name},
+		})
+		h.Start()
+		hosts = append(hosts, h)
+	}
+	n0, n3 := hosts[0], hosts[3]
+	eventually(t, 20*time.Second, "n3 discovers n2, and n0 discovers n1 and n2", func() error {
+		if ps := peers(t, n3); len(ps[hosts[2].ID]) == 0 {
+			return fmt.Errorf("n3 peers %v", ps)
+		}
+		ps := peers(t, n0)
+		if len(ps[hosts[1].ID]) == 0 || len(ps[hosts[2].ID]) == 0 {
+			return fmt.Errorf("n0 peers %v", ps)
+		}
+		return nil
+	})
+	if _, ok := peers(t, n0)[n3.ID]; ok {
+		t.Fatal("n0 heard n3 directly: the topology leaks")
+	}
+	// n3 publishes its lease set once it knows a relay; the send resolves
+	// it (and is retried here until it has been published).
+	took := eventually(t, 60*time.Second, "n0 sends to n3 by id", func() error {
+		_, err := n0.CLI("send", "--to", n3.ID, "to the hidden node")
+		return err
+	})
+	t.Logf("n3's lease set found after %v", took)
+	eventually(t, 60*time.Second, "n3 receives", func() error {
+		if items := inbox(t, n3); len(items) == 0 {
+			return fmt.Errorf("inbox empty")
+		}
+		return nil
+	})
+	hosttest.CheckExactlyOnce(t, inbox(t, n3), map[string]bool{"to the hidden node": true}, n0.ID)
+	if addrs := peers(t, n0)[n3.ID]; len(addrs) != 0 {
+		t.Fatalf("n0 learned n3's addresses %v", addrs)
+	}
 }
