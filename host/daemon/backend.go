@@ -59,6 +59,20 @@ func (b backend) Status(ctx context.Context) (client.Status, error) {
 	}
 	st.Outbox = n
 	st.InboxLastSeq = d.store.LastSeq()
+	if d.overlay != nil {
+		rs := d.overlay.Stats()
+		os := &client.OnionStatus{Received: rs.Received, Forwarded: rs.Forwarded, Delivered: rs.Delivered, Held: rs.Held}
+		for r, n := range rs.Dropped {
+			if n > 0 {
+				if os.Dropped == nil {
+					os.Dropped = map[string]uint64{}
+				}
+				os.Dropped[r.String()] = n
+			}
+		}
+		os.Suspects, os.LeaseExpires = d.overlay.State()
+		st.Onion = os
+	}
 	return st, nil
 }
 

@@ -167,6 +167,22 @@ func TestOnionRouting(t *testing.T) {
 	if forwarded == 0 {
 		t.Fatal("no relay forwarded a packet")
 	}
+	// The same counts reach the API.
+	var relayed uint64
+	for _, r := range relays {
+		if r == victim {
+			continue
+		}
+		if o := r.Status().Onion; o != nil {
+			relayed += o.Forwarded
+		}
+	}
+	if relayed == 0 {
+		t.Error("status reports no relayed packets")
+	}
+	if o := f.Status().Onion; o == nil || o.LeaseExpires.IsZero() {
+		t.Errorf("F's status shows no published lease set: %+v", o)
+	}
 	for _, p := range [][2]*host{{a, f}, {f, a}} {
 		addr := "127.0.0.1:" + strconv.Itoa(p[1].port)
 		for _, l := range observations(t, obsPath(p[0].Name)) {

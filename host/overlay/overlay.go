@@ -341,6 +341,17 @@ func (o *Overlay) Close() {
 // Stats are the relay's counters.
 func (o *Overlay) Stats() relay.Stats { return o.proc.Stats() }
 
+// State reports how many relays are suspected down now and when this
+// node's lease set expires (zero when none is published).
+func (o *Overlay) State() (suspects int, leaseExpires time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.mine != nil {
+		leaseExpires = o.mine.set.Expires
+	}
+	return len(o.suspects(o.clock.Now())), leaseExpires
+}
+
 // Run forwards held packets, rotates keys and keeps the lease set fresh
 // until ctx ends.
 func (o *Overlay) Run(ctx context.Context) {

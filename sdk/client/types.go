@@ -20,6 +20,22 @@ type Status struct {
 	InboxLastSeq    uint64         `json:"inbox_last_seq"` // newest inbox sequence number; 0 when empty
 	StartedAt       time.Time      `json:"started_at"`
 	Version         string         `json:"version"`
+	// Onion is the onion layer's state; nil when it is disabled.
+	Onion *OnionStatus `json:"onion,omitempty"`
+}
+
+// OnionStatus is what the onion layer has done since the daemon started.
+type OnionStatus struct {
+	Received  uint64            `json:"received"`  // onion packets that reached this node
+	Forwarded uint64            `json:"forwarded"` // relayed on to the next hop
+	Delivered uint64            `json:"delivered"` // ended here
+	Held      int64             `json:"held"`      // in the mixing queue now
+	Dropped   map[string]uint64 `json:"dropped,omitempty"`
+	// Suspects are relays currently avoided as down.
+	Suspects int `json:"suspects"`
+	// LeaseExpires is when this node's published lease set expires; zero
+	// when none is published.
+	LeaseExpires time.Time `json:"lease_expires,omitzero"`
 }
 
 // PluginStatus describes one plugin process as the supervisor sees it.

@@ -56,6 +56,25 @@ func printStatus(w io.Writer, st client.Status, now time.Time) {
 	}
 	fmt.Fprintf(tw, "outbox\t%d\n", st.Outbox)
 	fmt.Fprintf(tw, "inbox seq\t%d\n", st.InboxLastSeq)
+	if o := st.Onion; o != nil {
+		line := fmt.Sprintf("%d received, %d relayed, %d delivered, %d held", o.Received, o.Forwarded, o.Delivered, o.Held)
+		var drops uint64
+		for _, n := range o.Dropped {
+			drops += n
+		}
+		if drops > 0 {
+			line += fmt.Sprintf(", %d dropped", drops)
+		}
+		if o.Suspects > 0 {
+			line += fmt.Sprintf(", %d relays avoided as down", o.Suspects)
+		}
+		if !o.LeaseExpires.IsZero() {
+			line += ", lease set until " + o.LeaseExpires.Local().Format(time.TimeOnly)
+		}
+		fmt.Fprintf(tw, "onion\t%s\n", line)
+	} else {
+		fmt.Fprintf(tw, "onion\tdisabled\n")
+	}
 	tw.Flush()
 
 	fmt.Fprintln(w)
