@@ -54,6 +54,9 @@
 //     lease set propagates) is retried with backoff (100 ms doubling to
 //     4 s; every 250 ms while this node's own session is still being
 //     made) while packets stay queued.
+//   - A managed i2pd with no router connected for twice peer_deadline is
+//     restarted (i2pd will not retry routers it failed to reach for eight
+//     minutes; a new one reseeds and tries them all).
 //   - A managed i2pd that exits (a crash, kill -9) is restarted with the
 //     same data directory; the session is made again with the same keys:
 //     same address. A lost session (attached router restarted) is made

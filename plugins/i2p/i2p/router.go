@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -28,6 +29,7 @@ type router struct {
 	samAddr string
 	control *i2pd.Control
 	once    sync.Once
+	why     atomic.Value // string: why the plugin stopped it, if it did
 }
 
 func (r *router) pid() int {
@@ -55,7 +57,7 @@ func routerOptions(user i2pd.Options, samPort, samUDP, ctlPort int, password str
 	return i2pd.Quiet().Merge(i2pd.Options{
 		"log": "stdout", "loglevel": "warn",
 		"sam.enabled": "true", "sam.address": "127.0.0.1", "sam.port": strconv.Itoa(samPort),
-		"sam.portudp": strconv.Itoa(samUDP),
+		"sam.portudp":        strconv.Itoa(samUDP),
 		"i2pcontrol.enabled": "true", "i2pcontrol.address": "127.0.0.1", "i2pcontrol.port": strconv.Itoa(ctlPort),
 		"i2pcontrol.password": password,
 	}).Merge(user)

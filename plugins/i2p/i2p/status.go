@@ -115,6 +115,15 @@ func (m *monitor) sessionLost(now time.Time, why string) []transport.Event {
 	return m.eval(now)
 }
 
+// isolated is how long no router has been connected (0 while one is, or
+// before I2PControl has answered).
+func (m *monitor) isolated(now time.Time) time.Duration {
+	if m.stats == nil || m.stats.ActivePeers > 0 || m.noPeersSince.IsZero() {
+		return 0
+	}
+	return now.Sub(m.noPeersSince)
+}
+
 // tick re-evaluates time-based conditions (the peer deadline).
 func (m *monitor) tick(now time.Time) []transport.Event { return m.eval(now) }
 
@@ -135,11 +144,12 @@ func (m *monitor) blocks(now time.Time) (string, []string) {
 	}
 	if st := m.stats; st != nil {
 		if st.ActivePeers == 0 && !m.noPeersSince.IsZero() && now.Sub(m.noPeersSince) >= m.peerDeadline {
-			gone := now.Sub(m.noPeersSince).Round(time.Second)
+			// The reason names the deadline, not the time elapsed, so it
+			// stays the same (and is reported once) while it holds.
 			if st.KnownPeers == 0 {
-				add("no_peers", fmt.Sprintf("no peers after reseed: the netdb is empty after %v", gone))
+				add("no_peers", fmt.Sprintf("no peers after reseed: the netdb is still empty after %v", m.peerDeadline))
 			} else {
-				add("no_peers", fmt.Sprintf("no peers: none of the %d known routers connected for %v", st.KnownPeers, gone))
+				add("no_peers", fmt.Sprintf("no peers: none of the %d known routers connected for %v", st.KnownPeers, m.peerDeadline))
 			}
 		}
 		if m.session != sessReady && m.sessionErr != "" && st.SuccessRate < m.minRate {

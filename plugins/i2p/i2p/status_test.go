@@ -64,7 +64,9 @@ func TestMonitorBlockedAndCleared(t *testing.T) {
 		wantAfter transport.State
 	}{
 		{"sam unreachable",
-			func(m *monitor) []transport.Event { return m.sam(t0.Add(time.Second), errors.New("dial tcp: connection refused")) },
+			func(m *monitor) []transport.Event {
+				return m.sam(t0.Add(time.Second), errors.New("dial tcp: connection refused"))
+			},
 			"sam_unreachable", "SAM bridge unreachable: dial tcp: connection refused",
 			func(m *monitor) []transport.Event { return m.sam(t0.Add(2*time.Second), nil) }, transport.StateReady},
 		{"peers gone",
@@ -75,7 +77,7 @@ func TestMonitorBlockedAndCleared(t *testing.T) {
 				}
 				return m.tick(t0.Add(62 * time.Second))
 			},
-			"no_peers", "no peers: none of the 4 known routers connected for 1m1s",
+			"no_peers", "no peers: none of the 4 known routers connected for 1m0s",
 			func(m *monitor) []transport.Event { return m.routerStats(t0.Add(70*time.Second), connected) }, transport.StateReady},
 		{"empty netdb after reseed failure",
 			func(m *monitor) []transport.Event {

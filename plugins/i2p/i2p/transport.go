@@ -353,6 +353,7 @@ func (t *Transport) pollLoop() {
 	defer t.wg.Done()
 	tick := time.NewTicker(t.cfg.pollInterval)
 	defer tick.Stop()
+	var lastKick time.Time
 	for {
 		select {
 		case <-t.ctx.Done():
@@ -379,8 +380,34 @@ func (t *Transport) pollLoop() {
 				t.log.Debug("i2pcontrol poll failed", "error", err)
 			}
 		}
-		t.observe(func(m *monitor, now time.Time) []transport.Event { return m.tick(now) })
+		var alone time.Duration
+		t.observe(func(m *monitor, now time.Time) []transport.Event {
+			alone = m.isolated(now)
+			return m.tick(now)
+		})
+		t.restartIfIsolated(alone, &lastKick)
 	}
+}
+
+// restartIfIsolated restarts the managed i2pd when no router has been
+// connected for twice peer_deadline (and not more often than that). i2pd
+// marks routers it failed to reach unreachable for eight minutes and
+// will not try them again meanwhile, so a node whose peers all went away
+// would stay alone for that long after they came back; a new i2pd
+// forgets those marks and reseeds.
+func (t *Transport) restartIfIsolated(alone time.Duration, last *time.Time) {
+	t.mu.Lock()
+	r := t.router
+	t.mu.Unlock()
+	every := 2 * t.cfg.peerDeadline
+	if r == nil || !t.cfg.restart || alone < every || time.Since(*last) < every {
+		return
+	}
+	*last = time.Now()
+	why := fmt.Sprintf("no router connected for %v: restarting i2pd so it tries the routers it marked unreachable again", alone.Round(time.Second))
+	t.log.Warn(why)
+	r.why.Store(why)
+	r.stop()
 }
 
 // supervise waits for the managed i2pd to exit and, unless stopping,
@@ -394,6 +421,9 @@ func (t *Transport) supervise(r *router) {
 	case <-r.exited:
 	}
 	reason := "i2pd exited: " + r.cmd.ProcessState.String()
+	if why, ok := r.why.Load().(string); ok {
+		reason = why
+	}
 	if !t.cfg.restart {
 		t.event(transport.Event{State: transport.StateFailed, Phase: "i2pd_exited", Reason: reason, Summary: reason})
 		return
