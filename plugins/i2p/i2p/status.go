@@ -28,7 +28,8 @@ const (
 // control_addr) the router steps are skipped.
 //
 // Blocked, with every reason that holds: the SAM bridge does not answer;
-// no router connected for peerDeadline ("after reseed" when the netdb is
+// nothing received from any router for peerDeadline (i2pd's active peer
+// count includes routers it is still dialling) ("after reseed" when the netdb is
 // empty); reseed failed (i2pd logged it) and the netdb is empty; the
 // session cannot be made while the tunnel creation success rate is below
 // minRate. Each reason clears when its condition goes away; with none
@@ -40,7 +41,8 @@ type monitor struct {
 	samErr       string
 	samOK        bool
 	stats        *i2pd.Stats
-	noPeersSince time.Time // zero while a router is connected
+	heardAt      time.Time // when the router last received bytes (or started)
+	received     float64
 	reseedErr    string
 	session      int
 	sessionErr   string
@@ -50,14 +52,15 @@ type monitor struct {
 }
 
 func newMonitor(now time.Time, peerDeadline time.Duration, minRate int) *monitor {
-	return &monitor{peerDeadline: peerDeadline, minRate: minRate, noPeersSince: now}
+	return &monitor{peerDeadline: peerDeadline, minRate: minRate, heardAt: now}
 }
 
 // restart resets what a fresh i2pd (or a new attach) must show again.
 func (m *monitor) restart(now time.Time, why string) {
 	m.stats, m.samErr, m.reseedErr, m.sessionErr, m.samOK = nil, "", "", "", false
 	m.session = sessNone
-	m.noPeersSince = now
+	// heardAt stays: a new i2pd has heard nothing yet either.
+	m.received = 0
 	m.note = why
 }
 
@@ -70,11 +73,12 @@ func (m *monitor) sam(now time.Time, err error) []transport.Event {
 }
 
 func (m *monitor) routerStats(now time.Time, st i2pd.Stats) []transport.Event {
-	if st.ActivePeers > 0 {
-		m.noPeersSince = time.Time{}
-	} else if m.noPeersSince.IsZero() {
-		m.noPeersSince = now
+	// ActivePeers counts routers being dialled too: a router is
+	// connected when it receives bytes. A smaller total means a new i2pd.
+	if st.Received > m.received && st.ActivePeers > 0 {
+		m.heardAt = now
 	}
+	m.received = st.Received
 	if st.KnownPeers > 0 {
 		m.reseedErr = ""
 	}
@@ -115,13 +119,13 @@ func (m *monitor) sessionLost(now time.Time, why string) []transport.Event {
 	return m.eval(now)
 }
 
-// isolated is how long no router has been connected (0 while one is, or
-// before I2PControl has answered).
+// isolated is how long the router has received nothing from any other
+// router (0 before I2PControl has answered).
 func (m *monitor) isolated(now time.Time) time.Duration {
-	if m.stats == nil || m.stats.ActivePeers > 0 || m.noPeersSince.IsZero() {
+	if m.stats == nil {
 		return 0
 	}
-	return now.Sub(m.noPeersSince)
+	return now.Sub(m.heardAt)
 }
 
 // tick re-evaluates time-based conditions (the peer deadline).
@@ -143,13 +147,13 @@ func (m *monitor) blocks(now time.Time) (string, []string) {
 		add("sam_unreachable", "SAM bridge unreachable: "+m.samErr)
 	}
 	if st := m.stats; st != nil {
-		if st.ActivePeers == 0 && !m.noPeersSince.IsZero() && now.Sub(m.noPeersSince) >= m.peerDeadline {
+		if now.Sub(m.heardAt) >= m.peerDeadline {
 			// The reason names the deadline, not the time elapsed, so it
 			// stays the same (and is reported once) while it holds.
 			if st.KnownPeers == 0 {
 				add("no_peers", fmt.Sprintf("no peers after reseed: the netdb is still empty after %v", m.peerDeadline))
 			} else {
-				add("no_peers", fmt.Sprintf("no peers: none of the %d known routers connected for %v", st.KnownPeers, m.peerDeadline))
+				add("no_peers", fmt.Sprintf("no peers: nothing heard from any of the %d known routers for %v", st.KnownPeers, m.peerDeadline))
 			}
 		}
 		if m.session != sessReady && m.sessionErr != "" && st.SuccessRate < m.minRate {

@@ -53,8 +53,8 @@ func TestMonitorProgress(t *testing.T) {
 
 func TestMonitorBlockedAndCleared(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	connected := i2pd.Stats{KnownPeers: 4, ActivePeers: 3, SuccessRate: 60}
-	alone := i2pd.Stats{KnownPeers: 4, ActivePeers: 0, SuccessRate: 60}
+	connected := i2pd.Stats{KnownPeers: 4, ActivePeers: 3, SuccessRate: 60, Received: 1000}
+	alone := i2pd.Stats{KnownPeers: 4, ActivePeers: 1, SuccessRate: 60, Received: 1000} // dialling, hearing nothing
 	cases := []struct {
 		name      string
 		block     func(m *monitor) []transport.Event
@@ -77,19 +77,27 @@ func TestMonitorBlockedAndCleared(t *testing.T) {
 				}
 				return m.tick(t0.Add(62 * time.Second))
 			},
-			"no_peers", "no peers: none of the 4 known routers connected for 1m0s",
-			func(m *monitor) []transport.Event { return m.routerStats(t0.Add(70*time.Second), connected) }, transport.StateReady},
+			"no_peers", "no peers: nothing heard from any of the 4 known routers for 1m0s",
+			func(m *monitor) []transport.Event {
+				back := connected
+				back.Received = 2000
+				return m.routerStats(t0.Add(70*time.Second), back)
+			}, transport.StateReady},
 		{"empty netdb after reseed failure",
 			func(m *monitor) []transport.Event {
 				m.routerStats(t0, i2pd.Stats{})
 				return m.logLine(t0.Add(time.Second), "12:00:00@123/warn - Reseed: Failed to reseed from /x/seed.zip")
 			},
 			"reseed_failed", "reseed failed: Failed to reseed from /x/seed.zip",
-			func(m *monitor) []transport.Event { return m.routerStats(t0.Add(2*time.Second), connected) }, transport.StateReady},
+			func(m *monitor) []transport.Event {
+				back := connected
+				back.Received = 3000
+				return m.routerStats(t0.Add(2*time.Second), back)
+			}, transport.StateReady},
 		{"tunnel builds failing",
 			func(m *monitor) []transport.Event {
 				m.sessionFailed(t0, errors.New("session create: context deadline exceeded"))
-				return m.routerStats(t0.Add(time.Second), i2pd.Stats{KnownPeers: 4, ActivePeers: 3, SuccessRate: 1})
+				return m.routerStats(t0.Add(time.Second), i2pd.Stats{KnownPeers: 4, ActivePeers: 3, SuccessRate: 1, Received: 1500})
 			},
 			"tunnel_build_failing", "tunnel builds failing: creation success rate 1% (below 5%); session: session create: context deadline exceeded",
 			func(m *monitor) []transport.Event { return m.sessionReady(t0.Add(5 * time.Second)) }, transport.StateReady},

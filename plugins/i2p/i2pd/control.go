@@ -37,6 +37,10 @@ type Stats struct {
 	SuccessRate int    // tunnel creation success rate, percent (a moving average)
 	Transit     int    // transit tunnels this router takes part in
 	NetStatus   int    // i2pd's RouterStatus: 0 OK, 1 testing, 2 firewalled, 3 unknown, 4 proxy, 5 mesh
+	// Received counts the bytes received from other routers since i2pd
+	// started. ActivePeers also counts routers being dialled, so growth
+	// of Received is what shows a router is really connected.
+	Received float64
 	Version     string // i2pd's version
 }
 
@@ -104,6 +108,11 @@ func ParseStats(res map[string]json.RawMessage) (Stats, error) {
 			return Stats{}, fmt.Errorf("i2pd: i2pcontrol: %s: %w", f.key, err)
 		}
 		*f.to = int(v)
+	}
+	if raw, ok := res["i2p.router.net.total.received.bytes"]; ok {
+		if v, err := number(raw); err == nil {
+			s.Received = v
+		}
 	}
 	if raw, ok := res["i2p.router.version"]; ok {
 		json.Unmarshal(raw, &s.Version)
@@ -179,7 +188,7 @@ func (c *Control) Stats(ctx context.Context) (Stats, error) {
 		params := map[string]any{"Token": tok}
 		for _, k := range []string{"i2p.router.netdb.knownpeers", "i2p.router.netdb.activepeers",
 			"i2p.router.net.tunnels.successrate", "i2p.router.net.tunnels.participating",
-			"i2p.router.net.status", "i2p.router.version"} {
+			"i2p.router.net.status", "i2p.router.net.total.received.bytes", "i2p.router.version"} {
 			params[k] = nil
 		}
 		res, err := c.call(ctx, "RouterInfo", params)
