@@ -38,17 +38,17 @@ type monitor struct {
 	peerDeadline time.Duration
 	minRate      int
 
-	samErr       string
-	samOK        bool
-	stats        *i2pd.Stats
-	heardAt      time.Time // when the router last received bytes (or started)
-	received     float64
-	reseedErr    string
-	session      int
-	sessionErr   string
-	note         string // a one-off summary (restart) for the next event
-	last         transport.Event
-	emitted      bool
+	samErr     string
+	samOK      bool
+	stats      *i2pd.Stats
+	heardAt    time.Time // when the router last received bytes (or started)
+	received   float64
+	reseedErr  string
+	session    int
+	sessionErr string
+	note       string // a one-off summary (restart) for the next event
+	last       transport.Event
+	emitted    bool
 }
 
 func newMonitor(now time.Time, peerDeadline time.Duration, minRate int) *monitor {

@@ -32,16 +32,16 @@ type Control struct {
 
 // Stats are the router figures the plugin and the test network watch.
 type Stats struct {
-	KnownPeers  int    // routers in the netdb
-	ActivePeers int    // routers with a transport session up
-	SuccessRate int    // tunnel creation success rate, percent (a moving average)
-	Transit     int    // transit tunnels this router takes part in
-	NetStatus   int    // i2pd's RouterStatus: 0 OK, 1 testing, 2 firewalled, 3 unknown, 4 proxy, 5 mesh
+	KnownPeers  int // routers in the netdb
+	ActivePeers int // routers with a transport session up
+	SuccessRate int // tunnel creation success rate, percent (a moving average)
+	Transit     int // transit tunnels this router takes part in
+	NetStatus   int // i2pd's RouterStatus: 0 OK, 1 testing, 2 firewalled, 3 unknown, 4 proxy, 5 mesh
 	// Received counts the bytes received from other routers since i2pd
 	// started. ActivePeers also counts routers being dialled, so growth
 	// of Received is what shows a router is really connected.
 	Received float64
-	Version     string // i2pd's version
+	Version  string // i2pd's version
 }
 
 // rpcError is a JSON-RPC error object.
