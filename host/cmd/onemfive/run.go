@@ -43,7 +43,7 @@ var commands = map[string]command{
 	"policy": {"check a policy or explain a route, offline (policy check | explain | default)", cmdPolicy},
 	"mancon": {"recommend a level for a country; get or set the daemon's (mancon recommend | get | set)", cmdManCon},
 
-	"testnet": {"private Tor network on 127.0.0.1, in a loopback-only namespace (testnet tor up | down | env)", cmdTestnet},
+	"testnet": {"private Tor or I2P network on 127.0.0.1, in a loopback-only namespace (testnet tor|i2p up | down | env)", cmdTestnet},
 }
 
 // usageError marks a mistake in the command line: exit status 2.

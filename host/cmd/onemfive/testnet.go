@@ -13,11 +13,14 @@ import (
 )
 
 // cmdTestnet runs private test networks on 127.0.0.1: `testnet tor
-// up|down|env`. tornet refuses to start tor outside a loopback-only
-// network namespace.
+// up|down|env` and `testnet i2p up|down|env`. tornet and i2pnet refuse to
+// start daemons outside a loopback-only network namespace.
 func cmdTestnet(ctx context.Context, a *app, args []string) error {
+	if len(args) >= 1 && args[0] == "i2p" {
+		return cmdTestnetI2P(ctx, a, args[1:])
+	}
 	if len(args) < 2 || args[0] != "tor" {
-		return usagef("testnet needs: tor up|down|env [--dir DIR]")
+		return usagef("testnet needs: tor|i2p up|down|env [--dir DIR]")
 	}
 	sub, rest := args[1], args[2:]
 	fs := a.flags("testnet tor "+sub, "testnet tor "+sub+" [--dir DIR]")
