@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin
 PLUGDIR := $(BIN)/plugins
 # transport plugins: plugins/<name> builds bin/plugins/onemfive-transport-<name>
-TRANSPORTS := direct lan tor
+TRANSPORTS := direct lan tor i2p
 export GOFLAGS := -buildvcs=false
 
 # Tests run in a fresh network namespace with only loopback, so no test can
