@@ -21,10 +21,19 @@ type peer struct {
 	q         chan []byte
 	connected atomic.Bool
 	conn      atomic.Pointer[net.Conn] // the current stream, nil while opening
+	kick      chan struct{}            // reset: leave the current stream
 }
 
-// reset closes the peer's current stream, so its writer opens a new one.
+// errReset ends a writer whose stream reset replaced.
+var errReset = errors.New("stream reset: the peer opened a new stream to us")
+
+// reset makes the peer's writer leave its current stream (before taking
+// another packet from the queue) and open a new one.
 func (pr *peer) reset() {
+	select {
+	case pr.kick <- struct{}{}:
+	default:
+	}
 	if c := pr.conn.Load(); c != nil {
 		(*c).Close()
 	}
@@ -93,7 +102,7 @@ func (t *Transport) peerFor(addr string) *peer {
 	if pr, ok := t.peers[addr]; ok {
 		return pr
 	}
-	pr := &peer{addr: addr, q: make(chan []byte, t.cfg.maxQueue)}
+	pr := &peer{addr: addr, q: make(chan []byte, t.cfg.maxQueue), kick: make(chan struct{}, 1)}
 	t.peers[addr] = pr
 	t.wg.Add(1)
 	go t.runPeer(pr)
@@ -127,6 +136,10 @@ func (t *Transport) runPeer(pr *peer) {
 			return
 		}
 		backoff = 100 * time.Millisecond
+		select {
+		case <-pr.kick: // a reset meant for an earlier stream
+		default:
+		}
 		pr.conn.Store(&nc)
 		err = t.writeLoop(pr, nc)
 		pr.conn.Store(nil)
@@ -157,6 +170,8 @@ func (t *Transport) writeLoop(pr *peer, nc net.Conn) error {
 		select {
 		case <-t.ctx.Done():
 			return t.ctx.Err()
+		case <-pr.kick:
+			return errReset
 		case d := <-pr.q:
 			deadline()
 			buf = appendFrame(buf[:0], d)

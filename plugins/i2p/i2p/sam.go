@@ -223,23 +223,28 @@ func streamConnect(ctx context.Context, samAddr, id, dest string) (net.Conn, err
 
 // streamAccept waits for one incoming stream on session id and returns it
 // with the sender's destination as a .b32.i2p address (authenticated by
-// I2P's streaming layer). Cancelling ctx abandons the wait.
-func streamAccept(ctx context.Context, samAddr, id string) (net.Conn, string, error) {
-	c, err := dialSAM(ctx, samAddr)
+// I2P's streaming layer). HELLO and the STREAM ACCEPT reply are bounded
+// by timeout; the wait for a stream only by ctx.
+func streamAccept(ctx context.Context, samAddr, id string, timeout time.Duration) (net.Conn, string, error) {
+	hctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := dialSAM(hctx, samAddr)
 	if err != nil {
 		return nil, "", err
 	}
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	defer stop()
+	expire := context.AfterFunc(hctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 	line, err := command(c, fmt.Sprintf("STREAM ACCEPT ID=%s SILENT=false\n", id))
-	if err != nil {
+	if !expire() || err != nil {
 		c.Close()
-		return nil, "", fmt.Errorf("stream accept: %w", ctxErr(ctx, err))
+		return nil, "", fmt.Errorf("stream accept: %w", ctxErr(hctx, err))
 	}
 	if r := parseReply(line); r.topic != "STREAM STATUS" || r.kv["RESULT"] != "OK" {
 		c.Close()
 		return nil, "", fmt.Errorf("stream accept: %w", replyError(r, line))
 	}
+	c.SetDeadline(time.Time{})
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
 	dl, err := readLine(c)
 	if err != nil {
 		c.Close()
