@@ -144,6 +144,31 @@ func (c *Courier) Nudge() {
 	}
 }
 
+// RetryNow makes the queued envelopes for dest due at once, whatever their
+// backoff (a new route to dest appeared), and wakes the sender loop.
+func (c *Courier) RetryNow(dest node.ID) {
+	now := c.opt.Now()
+	queued, err := c.st.Due(now.Add(100*365*24*time.Hour), 4096)
+	if err != nil {
+		c.log.Warn("retry now: outbox scan", "error", err)
+		return
+	}
+	n := 0
+	for _, o := range queued {
+		if o.Dest == string(dest) && o.NextAttempt.After(now) {
+			if err := c.st.Reschedule(o.ID, now, o.Attempts); err != nil {
+				c.log.Warn("retry now", "id", o.ID, "error", err)
+				continue
+			}
+			n++
+		}
+	}
+	if n > 0 {
+		c.log.Debug("envelopes retried at once", "dest", dest.Short(), "count", n)
+		c.Nudge()
+	}
+}
+
 // AddPeer verifies a peer record and stores it unless a newer one is known.
 func (c *Courier) AddPeer(raw []byte) (*node.Record, error) {
 	r, err := node.DecodeRecord(raw)

@@ -288,3 +288,32 @@ func FuzzDecodeMsg(f *testing.F) {
 		}
 	})
 }
+
+// TestRetryNow: envelopes in backoff become due at once for their
+// destination only.
+func TestRetryNow(t *testing.T) {
+	var w wire
+	clk := &clock{t: time.Unix(1_000_000, 0)}
+	a, b, c := newPeer(t, &w, "a", clk.now), newPeer(t, &w, "b", clk.now), newPeer(t, &w, "c", clk.now)
+	a.c.AddPeer(b.record(t))
+	a.c.AddPeer(c.record(t))
+	w.drop = func(string, []byte) bool { return true }
+	ctx := context.Background()
+	for _, to := range []*peerT{b, c} {
+		if err := a.c.Send(ctx, env(to, "x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 4 { // a few failed attempts: backoff grows
+		a.c.flush(ctx)
+		clk.add(time.Second)
+	}
+	if due, _ := a.st.Due(clk.now(), 10); len(due) != 0 {
+		t.Fatalf("%d envelopes due while backing off", len(due))
+	}
+	a.c.RetryNow(b.id.ID())
+	due, _ := a.st.Due(clk.now(), 10)
+	if len(due) != 1 || due[0].Dest != string(b.id.ID()) {
+		t.Fatalf("due after RetryNow(b): %+v", due)
+	}
+}

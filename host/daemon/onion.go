@@ -60,9 +60,9 @@ func (d *Daemon) startOverlay(ctx context.Context) error {
 				d.log.Error("refresh node record after mix-key rotation", "error", err)
 			}
 		},
-		Resolved: func(node.ID) {
+		Resolved: func(id node.ID) {
 			if d.courier != nil {
-				d.courier.Nudge()
+				d.courier.RetryNow(id)
 			}
 		},
 		Guards: guards, Publish: oc.Publish, ClientOnly: oc.ClientOnly, LeaseLifetime: oc.LeaseLifetime,

@@ -191,8 +191,13 @@ func (o *Overlay) handleMessage(ctx context.Context, b []byte, peer node.ID) err
 		}
 		if len(k.surbs) == 0 {
 			// A set whose every block this node already used: the owner has
-			// not republished yet. Another storer may have a newer one.
+			// not republished yet. Another storer may have a newer one;
+			// Resolve gives up once every storer said so.
 			o.mu.Unlock()
+			select {
+			case lk.stale <- struct{}{}:
+			default:
+			}
 			return nil
 		}
 		if prev := o.known[rec.ID]; prev == nil || set.Supersedes(prev.set) || len(prev.surbs) == 0 {
@@ -252,7 +257,9 @@ func (o *Overlay) needsPublish(now time.Time) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	m := o.mine
-	if m == nil || !now.Before(m.refreshAt) || 2*m.used >= m.total {
+	// A set in use is refreshed every activeRefresh: senders may have burnt
+	// blocks on packets that were lost, which this node cannot count.
+	if m == nil || !now.Before(m.refreshAt) || 2*m.used >= m.total || (m.used > 0 && now.Sub(m.set.Issued) >= activeRefresh) {
 		return true
 	}
 	// A gateway that seems down wastes every block through it.

@@ -124,16 +124,18 @@ var (
 
 const (
 	replySURBs   = 3 // reply blocks in a data message sent to a node id
-	ackSURBs     = 2 // reply blocks in a message on a reply handle
+	ackSURBs     = 3 // reply blocks in a message on a reply handle (2 fragments either way with a 1 KiB sealed packet)
 	maxAttempts  = 4096
 	querySURBs   = 6 // reply blocks in a lease query
 	storers      = 3 // nodes a lease set is stored at
 	maxStored    = 4096
-	lookupWait   = 20 * time.Second
+	lookupWait   = 10 * time.Second
 	surbGrace    = 5 * time.Minute
 	poolTTL      = 30 * time.Minute
 	maxPools     = 4096
 	republishMin = 5 * time.Second
+	// activeRefresh is how often a lease set that senders use is replaced.
+	activeRefresh = 15 * time.Second
 )
 
 // Overlay is the host's onion layer: relay, sender, lease sets.
@@ -201,6 +203,7 @@ type knownLease struct {
 type lookup struct {
 	target node.ID
 	done   chan leaseMsg
+	stale  chan struct{} // a storer had only a set whose blocks are used up
 }
 
 type ownLease struct {

@@ -218,6 +218,16 @@ func TestLeaseSetRoundTrip(t *testing.T) {
 		t.Fatalf("A got %q", r.data)
 	}
 	f.o.Bind(d.handle, a.id.ID())
+	// A writes again (its pool at F had one block left after F's ack);
+	// then F writes to A by id over the blocks A's messages left.
+	if err := a.o.Send(ctx, string(f.id.ID()), []byte("again"), Params{Hops: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if d2 := f.wait(t, "A to F again"); string(d2.data) != "again" {
+		t.Fatalf("F got %q", d2.data)
+	} else {
+		f.o.Bind(d2.handle, a.id.ID())
+	}
 	if err := f.o.Send(ctx, string(a.id.ID()), []byte("by id"), Params{Hops: 2}); err != nil {
 		t.Fatal(err)
 	}

@@ -445,6 +445,8 @@ func (o *Overlay) poolOwner(addr string) node.ID {
 func (o *Overlay) surbSource(ctx context.Context, addr string, need int, avoid []node.ID) (func() *onion.SURB, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	// Blocks through relays that seem down go last.
+	avoid = append(slices.Clone(avoid), o.suspects(o.clock.Now())...)
 	var picked []*onion.SURB
 	takePool := func(h string) {
 		p := o.pools[h]
@@ -519,7 +521,7 @@ func surbKey(s *onion.SURB) [32]byte { return sha256.Sum256(s.Header[:]) }
 
 // failedLookupTTL is how long a lookup that found nothing counts against
 // routing to that node over onion paths.
-const failedLookupTTL = 15 * time.Second
+const failedLookupTTL = 5 * time.Second
 
 // CanRoute reports whether a message to id could go over onion paths with
 // p: enough relays are known, and reply blocks to id are at hand or a
@@ -599,8 +601,9 @@ func (o *Overlay) Resolve(ctx context.Context, id node.ID) (*node.Record, error)
 	_, _ = io.ReadFull(o.rand, nb[:])
 	nonce := binary.BigEndian.Uint64(nb[:])
 	done := make(chan leaseMsg, len(targets))
+	stale := make(chan struct{}, len(targets))
 	o.mu.Lock()
-	o.lookups[nonce] = lookup{target: id, done: done}
+	o.lookups[nonce] = lookup{target: id, done: done, stale: stale}
 	o.mu.Unlock()
 	defer func() {
 		o.mu.Lock()
@@ -633,10 +636,17 @@ func (o *Overlay) Resolve(ctx context.Context, id node.ID) (*node.Record, error)
 	if len(errs) == len(targets) {
 		return nil, fmt.Errorf("overlay: resolve %s: %w", id.Short(), errors.Join(errs...))
 	}
-	select {
-	case l := <-done:
-		return node.DecodeRecord(l.record)
-	case <-ctx.Done():
-		return nil, fmt.Errorf("overlay: resolve %s: no lease set from %d nodes asked: %w", id.Short(), len(targets), ctx.Err())
+	asked := len(targets) - len(errs)
+	for stales := 0; ; {
+		select {
+		case l := <-done:
+			return node.DecodeRecord(l.record)
+		case <-stale:
+			if stales++; stales == asked {
+				return nil, fmt.Errorf("%w: %s: every answer was a lease set whose blocks this node used up; its owner republishes soon", ErrNoLease, id.Short())
+			}
+		case <-ctx.Done():
+			return nil, fmt.Errorf("overlay: resolve %s: no lease set from %d nodes asked: %w", id.Short(), len(targets), ctx.Err())
+		}
 	}
 }
