@@ -64,7 +64,7 @@ type Config struct {
 	// StartWait bounds how long Start waits for the session before
 	// returning the address anyway. Default "90s".
 	StartWait string `hcl:"start_wait,optional"`
-	// PeerDeadline: no connected router for this long is reported
+	// PeerDeadline: nothing received from any router for this long is reported
 	// blocked. Default "2m".
 	PeerDeadline string `hcl:"peer_deadline,optional"`
 	// PollInterval is how often I2PControl is asked. Default "2s".

@@ -35,12 +35,14 @@
 //
 // Status, from I2PControl (JSON-RPC on the managed i2pd, chosen over the
 // web console because it answers structured figures without scraping
-// HTML: known and connected routers, tunnel creation success rate) and
+// HTML: known and connected routers, bytes received, tunnel creation
+// success rate) and
 // from the SAM bridge itself: progress events (sam 10, reseeded 30, peers
 // 50, building_tunnels 70, ready 100 once SESSION CREATE returns, which
 // i2pd does when the session's tunnels are built and its lease set is
-// made and published). Blocked with reasons: SAM unreachable; no
-// connected router for peer_deadline ("no peers after reseed" when the
+// made and published). Blocked with reasons: SAM unreachable; nothing
+// received from any router for peer_deadline (i2pd's active peer count
+// includes routers it is still dialling) ("no peers after reseed" when the
 // netdb is empty); reseed failure (from i2pd's log); tunnel creation
 // success rate below min_tunnel_success while the session cannot be made.
 // Each clears when the router recovers.
@@ -54,7 +56,7 @@
 //     lease set propagates) is retried with backoff (100 ms doubling to
 //     4 s; every 250 ms while this node's own session is still being
 //     made) while packets stay queued.
-//   - A managed i2pd with no router connected for twice peer_deadline is
+//   - A managed i2pd that has received nothing for twice peer_deadline is
 //     restarted (i2pd will not retry routers it failed to reach for eight
 //     minutes; a new one reseeds and tries them all).
 //   - A managed i2pd that exits (a crash, kill -9) is restarted with the
