@@ -100,11 +100,16 @@ func (t *Transport) peerFor(addr string) *peer {
 func (t *Transport) runPeer(pr *peer) {
 	defer t.wg.Done()
 	backoff := 100 * time.Millisecond
+	failures := 0
 	for t.ctx.Err() == nil {
 		nc, err := t.Dial(t.ctx, pr.addr)
 		if err != nil {
 			if t.ctx.Err() != nil {
 				return
+			}
+			failures++
+			if failures%forgetAfter == 0 {
+				t.forgetOnions(pr.addr, failures)
 			}
 			t.log.Debug("dial failed", "peer", pr.addr, "error", err, "retry_in", backoff)
 			select {
@@ -118,7 +123,7 @@ func (t *Transport) runPeer(pr *peer) {
 		if !t.track(nc) {
 			return
 		}
-		backoff = 100 * time.Millisecond
+		backoff, failures = 100*time.Millisecond, 0
 		err = t.writeLoop(pr, nc)
 		pr.connected.Store(false)
 		t.untrack(nc)
@@ -276,4 +281,33 @@ func (l *lineLogger) Write(p []byte) (int, error) {
 		l.buf = l.buf[:0]
 	}
 	return len(p), nil
+}
+
+// forgetAfter is how many dials in a row to one onion may fail before the
+// transport asks tor to forget cached onion-service descriptors.
+const forgetAfter = 3
+
+// forgetInterval spaces those requests (tor itself rate-limits NEWNYM).
+const forgetInterval = 30 * time.Second
+
+// forgetOnions asks tor (SIGNAL NEWNYM) to drop its cached onion-service
+// descriptors and introduction-point failures, and to use fresh circuits.
+// A peer whose tor restarted publishes new introduction points; without
+// this, our tor keeps trying the dead ones of the descriptor it cached.
+func (t *Transport) forgetOnions(addr string, failures int) {
+	t.mu.Lock()
+	in := t.in
+	due := time.Since(t.forgotAt) >= forgetInterval
+	if due {
+		t.forgotAt = time.Now()
+	}
+	t.mu.Unlock()
+	if !due || in == nil || in.tor == nil || in.tor.Control == nil {
+		return
+	}
+	if err := in.tor.Control.Signal("NEWNYM"); err != nil {
+		t.log.Debug("NEWNYM refused", "error", err)
+		return
+	}
+	t.log.Info("dials to a peer keep failing; tor asked to forget cached onion descriptors (NEWNYM)", "peer", addr, "failures", failures)
 }

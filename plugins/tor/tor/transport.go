@@ -54,6 +54,7 @@ type Transport struct {
 	peers     map[string]*peer
 	conns     map[net.Conn]struct{}
 	restarts  int
+	forgotAt  time.Time // last NEWNYM (peer.go)
 	ctx       context.Context
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
