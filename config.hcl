@@ -70,7 +70,9 @@ onion {
   # keeps such messages queued until a path exists.
   fallback_direct = true
   # client_only = true          # never relay for others
-  # guards = ["<node id>", ...] # the only first relays (like Tor's guards)
+  # guards = ["<node id>", ...] # the only first relays (like Tor's guards);
+  #                             # default: one picked automatically, kept
+  #                             # across restarts, replaced when it is down
   # lease_lifetime = "10m"
   # probe_interval = "5s"      # loop probes that find relays that are down
 }

@@ -59,7 +59,8 @@ type Onion struct {
 	// true.
 	Publish bool
 	// Guards are node ids used as the first relay of every path and the
-	// last relay of every reply route; empty means any relay.
+	// last relay of every reply route; empty means one guard picked
+	// automatically (kept across restarts, replaced when it is down).
 	Guards []string
 	// LeaseLifetime is how long a lease set is valid; 0 means the
 	// overlay's default (10 minutes).

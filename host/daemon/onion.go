@@ -65,7 +65,7 @@ func (d *Daemon) startOverlay(ctx context.Context) error {
 				d.courier.RetryNow(id)
 			}
 		},
-		Guards: guards, Publish: oc.Publish, ClientOnly: oc.ClientOnly, LeaseLifetime: oc.LeaseLifetime,
+		Guards: guards, AutoGuard: true, Publish: oc.Publish, ClientOnly: oc.ClientOnly, LeaseLifetime: oc.LeaseLifetime,
 		ProbeInterval: oc.ProbeInterval,
 		Observe:       obs, Logger: d.log.Named("onion"),
 	})

@@ -284,9 +284,13 @@ func (o *Overlay) publish(ctx context.Context) error {
 	o.mu.Lock()
 	sus := o.suspects(now)
 	o.mu.Unlock()
-	gws := candidates(dir, append(slices.Clone(o.cfg.Guards), sus...)...)
+	guards := o.guardIDs(dir)
+	gws := candidates(dir, append(slices.Clone(guards), sus...)...)
 	if len(gws) == 0 {
-		gws = candidates(dir, o.cfg.Guards...)
+		gws = candidates(dir, guards...)
+	}
+	if len(gws) == 0 {
+		gws = candidates(dir) // the guard is the only relay: it is the gateway too
 	}
 	if len(gws) == 0 {
 		return fmt.Errorf("%w: no relay to be a gateway", router.ErrNoPath)

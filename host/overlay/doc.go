@@ -41,6 +41,15 @@
 // acknowledgements and answers need no lease set of the sender. Replies,
 // too, travel on the replier's own path to the block's first hop.
 //
+// # Guards and liveness
+//
+// The first relay of every path and the last relay of every reply route is
+// a guard: configured, or picked once among the relays this node shares a
+// link with and kept (guards.go). Loop probes (probe.go) and transport dial
+// failures tell a node which relays are down (suspect.go); those are left
+// out of paths, reply routes and gateways while others can take their place,
+// and a retransmitted message avoids the relays of its earlier attempts.
+//
 // # Guarantees and limits
 //
 // Mix keys rotate per epoch and are sealed at rest under a key derived from

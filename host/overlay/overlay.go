@@ -75,6 +75,9 @@ type Config struct {
 	// of its paths and the last relay before itself on its reply blocks,
 	// like Tor's entry guards: fewer relays ever see this node's address.
 	Guards []node.ID
+	// AutoGuard, when no Guards are configured, picks one guard
+	// automatically and keeps it (guards.go).
+	AutoGuard bool
 	// Publish makes this node reachable by id through a lease set.
 	Publish bool
 	// ClientOnly keeps this node off other nodes' paths: its peer record
@@ -171,6 +174,7 @@ type Overlay struct {
 	suspect     map[node.ID]suspicion  // relays that may be down, under mu
 	unreachable map[string]node.ID     // addresses a transport could not reach, under mu
 	probes      map[uint64]probe       // loops in flight, under mu
+	auto        node.ID                // the automatic guard, under mu
 	probeNext   int                    // under mu
 }
 
@@ -260,6 +264,9 @@ func New(cfg Config) (*Overlay, error) {
 		o.clock = relay.SystemClock
 	}
 	o.keys = newKeyStore(cfg.Store, cfg.Identity, o.rand)
+	if err := o.loadGuard(); err != nil {
+		return nil, fmt.Errorf("overlay: guard: %w", err)
+	}
 	now := o.clock.Now()
 	if err := o.keys.loadAccepted(&o.ring, cfg.Schedule, now); err != nil {
 		return nil, err

@@ -401,3 +401,39 @@ func debugState(a, f *testNode, relays []*testNode) string {
 	}
 	return b.String()
 }
+
+// TestAutoGuard: without configured guards a node picks one relay, keeps it
+// (also in the store), and replaces it once it is suspected down.
+func TestAutoGuard(t *testing.T) {
+	net := &memNet{nodes: map[string]*testNode{}, down: map[string]bool{}}
+	var relays []*testNode
+	for i := range 3 {
+		relays = append(relays, newTestNode(t, net, fmt.Sprintf("r%d", i), Config{ProbeInterval: -1}))
+	}
+	a := newTestNode(t, net, "a", Config{AutoGuard: true, ClientOnly: true, ProbeInterval: -1})
+	for _, r := range relays {
+		introduce(t, a, r)
+	}
+	dir, err := directory(a.st, a.id.ID(), a.o.cfg.Schedule, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := a.o.guardIDs(dir)
+	if len(g) != 1 {
+		t.Fatalf("guards %v", g)
+	}
+	for range 5 {
+		if again := a.o.guardIDs(dir); again[0] != g[0] {
+			t.Fatalf("guard changed from %s to %s while up", g[0].Short(), again[0].Short())
+		}
+	}
+	if b, err := a.st.Get(guardKey); err != nil || node.ID(b) != g[0] {
+		t.Fatalf("stored guard %q, %v", b, err)
+	}
+	a.o.mu.Lock()
+	a.o.blame([]node.ID{g[0], g[0]}, time.Now())
+	a.o.mu.Unlock()
+	if next := a.o.guardIDs(dir); next[0] == g[0] {
+		t.Fatalf("suspected guard %s kept", g[0].Short())
+	}
+}

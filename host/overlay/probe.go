@@ -45,13 +45,14 @@ func (o *Overlay) sendProbe(ctx context.Context) error {
 	}
 	ids := make([]node.ID, 0, len(dir))
 	mine := o.selfLabels()
+	guards := o.guardIDs(dir)
 	for id, r := range dir {
-		if slices.Contains(o.cfg.Guards, id) {
+		if slices.Contains(guards, id) {
 			continue
 		}
 		// Without guards the loop is relay → here: only relays on a link
 		// with this node can close it.
-		if len(o.cfg.Guards) == 0 && mine != nil && !overlap(mine, r.cand.Networks) {
+		if len(guards) == 0 && mine != nil && !overlap(mine, r.cand.Networks) {
 			continue
 		}
 		ids = append(ids, id)

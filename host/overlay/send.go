@@ -73,17 +73,18 @@ func compareIDs(a, b node.ID) int {
 
 // guard picks one of the configured guards usable now, or nil.
 func (o *Overlay) guard(dir map[node.ID]relayInfo, exclude []node.ID) (*router.Candidate, error) {
-	if len(o.cfg.Guards) == 0 {
+	guards := o.guardIDs(dir)
+	if len(guards) == 0 {
 		return nil, nil
 	}
 	var usable []router.Candidate
-	for _, g := range o.cfg.Guards {
+	for _, g := range guards {
 		if r, ok := dir[g]; ok && !slices.Contains(exclude, g) {
 			usable = append(usable, r.cand)
 		}
 	}
 	if len(usable) == 0 {
-		return nil, fmt.Errorf("%w: none of the %d configured guards is known with a current mix key", router.ErrNoPath, len(o.cfg.Guards))
+		return nil, fmt.Errorf("%w: none of the %d guards is known with a current mix key", router.ErrNoPath, len(guards))
 	}
 	var b [1]byte
 	_, _ = io.ReadFull(o.rand, b[:])
@@ -316,7 +317,7 @@ func (o *Overlay) sendViaSURBs(ctx context.Context, dir map[node.ID]relayInfo, m
 			continue
 		}
 		for _, c := range path {
-			if !slices.Contains(o.cfg.Guards, c.ID) {
+			if !slices.Contains(o.guardIDs(nil), c.ID) {
 				used = append(used, c.ID)
 			}
 		}
