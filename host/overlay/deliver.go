@@ -167,7 +167,14 @@ func (o *Overlay) handleMessage(ctx context.Context, b []byte, peer node.ID) err
 		o.mu.Lock()
 		lk, ok := o.lookups[m.reply.nonce]
 		o.mu.Unlock()
-		if !ok || !m.reply.found {
+		if !ok {
+			return nil
+		}
+		if !m.reply.found {
+			select {
+			case lk.miss <- false:
+			default:
+			}
 			return nil
 		}
 		rec, set, err := verifyLease(m.reply.lease, lk.target, now)
@@ -195,7 +202,7 @@ func (o *Overlay) handleMessage(ctx context.Context, b []byte, peer node.ID) err
 			// Resolve gives up once every storer said so.
 			o.mu.Unlock()
 			select {
-			case lk.stale <- struct{}{}:
+			case lk.miss <- true:
 			default:
 			}
 			return nil

@@ -207,7 +207,7 @@ type knownLease struct {
 type lookup struct {
 	target node.ID
 	done   chan leaseMsg
-	stale  chan struct{} // a storer had only a set whose blocks are used up
+	miss   chan bool // a storer had no set (false) or one whose blocks are used up (true)
 }
 
 type ownLease struct {

@@ -437,3 +437,30 @@ func TestAutoGuard(t *testing.T) {
 		t.Fatalf("suspected guard %s kept", g[0].Short())
 	}
 }
+
+// TestResolveNotFound: when every node asked answers that it has no lease
+// set, Resolve says so at once instead of waiting for its deadline.
+func TestResolveNotFound(t *testing.T) {
+	net := &memNet{nodes: map[string]*testNode{}, down: map[string]bool{}}
+	var relays []*testNode
+	for i := range 4 {
+		relays = append(relays, newTestNode(t, net, fmt.Sprintf("r%d", i), Config{ProbeInterval: -1}))
+	}
+	a := newTestNode(t, net, "a", Config{ClientOnly: true, ProbeInterval: -1})
+	for _, r := range relays {
+		introduce(t, a, r)
+		for _, x := range relays {
+			if x != r {
+				introduce(t, r, x)
+			}
+		}
+		introduce(t, r, a)
+	}
+	nobody, _ := node.NewIdentity()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	_, err := a.o.Resolve(ctx, nobody.ID())
+	if !errors.Is(err, ErrNoLease) || ctx.Err() != nil {
+		t.Fatalf("Resolve = %v (deadline hit: %v), want ErrNoLease before the deadline", err, ctx.Err())
+	}
+}

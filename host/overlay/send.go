@@ -602,9 +602,9 @@ func (o *Overlay) Resolve(ctx context.Context, id node.ID) (*node.Record, error)
 	_, _ = io.ReadFull(o.rand, nb[:])
 	nonce := binary.BigEndian.Uint64(nb[:])
 	done := make(chan leaseMsg, len(targets))
-	stale := make(chan struct{}, len(targets))
+	miss := make(chan bool, len(targets))
 	o.mu.Lock()
-	o.lookups[nonce] = lookup{target: id, done: done, stale: stale}
+	o.lookups[nonce] = lookup{target: id, done: done, miss: miss}
 	o.mu.Unlock()
 	defer func() {
 		o.mu.Lock()
@@ -638,14 +638,22 @@ func (o *Overlay) Resolve(ctx context.Context, id node.ID) (*node.Record, error)
 		return nil, fmt.Errorf("overlay: resolve %s: %w", id.Short(), errors.Join(errs...))
 	}
 	asked := len(targets) - len(errs)
-	for stales := 0; ; {
+	for misses, stale := 0, 0; ; {
 		select {
 		case l := <-done:
 			return node.DecodeRecord(l.record)
-		case <-stale:
-			if stales++; stales == asked {
-				return nil, fmt.Errorf("%w: %s: every answer was a lease set whose blocks this node used up; its owner republishes soon", ErrNoLease, id.Short())
+		case used := <-miss:
+			misses++
+			if used {
+				stale++
 			}
+			if misses < asked {
+				continue
+			}
+			if stale > 0 {
+				return nil, fmt.Errorf("%w: %s: the lease sets found have only blocks this node used up; its owner republishes soon", ErrNoLease, id.Short())
+			}
+			return nil, fmt.Errorf("%w: none of the %d nodes closest to %s knows its lease set (is it running, and does it publish one?)", ErrNoLease, asked, id.Short())
 		case <-ctx.Done():
 			return nil, fmt.Errorf("overlay: resolve %s: no lease set from %d nodes asked: %w", id.Short(), len(targets), ctx.Err())
 		}
