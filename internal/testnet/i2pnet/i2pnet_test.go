@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onemfive/onemfive/internal/testnet/pidfile"
 	"github.com/onemfive/onemfive/plugins/i2p/i2pd"
 )
 
@@ -161,7 +162,7 @@ func TestNetwork(t *testing.T) {
 		t.Fatalf("down stopped %d of %d: %v", k, len(pids), err)
 	}
 	for _, pid := range pids {
-		if processAlive(pid) {
+		if pidfile.Alive(pid) {
 			t.Errorf("pid %d alive after Down", pid)
 		}
 	}

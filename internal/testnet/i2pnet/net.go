@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/onemfive/onemfive/internal/testnet/pidfile"
 	"github.com/onemfive/onemfive/plugins/i2p/i2pd"
 )
 
@@ -84,7 +85,7 @@ type proc struct {
 // Files Start writes into Options.Dir, and the I2PControl password of
 // every router.
 const (
-	PidFile         = "pids"
+	PidFile         = pidfile.Name
 	ClientFile      = "client.opts"
 	SeedFile        = "seed.zip"
 	ControlPassword = "i2pnet"
@@ -296,13 +297,7 @@ func (n *Network) spawn(r Router, seeded bool) error {
 	p := &proc{cmd: cmd, done: make(chan struct{})}
 	go func() { p.err = cmd.Wait(); close(p.done) }()
 	n.procs[r.Name] = p
-	f, err := os.OpenFile(filepath.Join(n.Dir, PidFile), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("i2pnet: %w", err)
-	}
-	defer f.Close()
-	_, err = fmt.Fprintf(f, "%d %s\n", cmd.Process.Pid, r.Name)
-	return err
+	return pidfile.Add(n.Dir, cmd.Process.Pid, r.Name)
 }
 
 // kill stops the named router and waits for it.
@@ -456,7 +451,7 @@ func (n *Network) Stop() {
 	if n.tempDir {
 		os.RemoveAll(n.Dir)
 	} else {
-		os.Remove(filepath.Join(n.Dir, PidFile))
+		pidfile.Remove(n.Dir)
 	}
 }
 

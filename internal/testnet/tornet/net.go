@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/onemfive/onemfive/internal/testnet/pidfile"
 )
 
 // Options configure Start. The zero value is a network of one authority
@@ -69,7 +71,7 @@ type proc struct {
 // PidFile, ClientFile and BridgeClientFile are the names of the files Start
 // writes into Options.Dir.
 const (
-	PidFile          = "pids"
+	PidFile          = pidfile.Name
 	ClientFile       = "client.torrc"
 	BridgeClientFile = "bridge-client.torrc"
 )
@@ -268,7 +270,7 @@ func (n *Network) Stop() {
 	if n.tempDir {
 		os.RemoveAll(n.Dir)
 	} else {
-		os.Remove(filepath.Join(n.Dir, PidFile))
+		pidfile.Remove(n.Dir)
 	}
 }
 
@@ -299,13 +301,7 @@ func (n *Network) spawn(nick, dir, prog string, args ...string) error {
 	p := &proc{nick: nick, cmd: cmd, done: make(chan struct{})}
 	go func() { p.err = cmd.Wait(); close(p.done) }()
 	n.procs = append(n.procs, p)
-	f, err := os.OpenFile(filepath.Join(n.Dir, PidFile), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("tornet: %w", err)
-	}
-	defer f.Close()
-	_, err = fmt.Fprintf(f, "%d %s\n", cmd.Process.Pid, nick)
-	return err
+	return pidfile.Add(n.Dir, cmd.Process.Pid, nick)
 }
 
 // gencert makes the authority's identity and signing keys in dir/keys and

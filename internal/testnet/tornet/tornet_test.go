@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/onemfive/onemfive/internal/testnet/pidfile"
 )
 
 func testAuthority() Authority {
@@ -127,7 +129,7 @@ func TestNetworkUpDown(t *testing.T) {
 	}
 	n.Stop()
 	for _, pid := range pids {
-		if err := syscall.Kill(pid, 0); err == nil && processAlive(pid) {
+		if err := syscall.Kill(pid, 0); err == nil && pidfile.Alive(pid) {
 			t.Errorf("pid %d survived Stop", pid)
 		}
 	}
