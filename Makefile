@@ -15,8 +15,11 @@ TESTFLAGS ?= -count=1 -timeout 20m
 
 all: build
 
+# Go modules, and (as root, when missing) tor, obfs4proxy and i2pd for the
+# real-component tests: scripts/test-deps.sh.
 deps:
 	$(GO) mod download
+	@bash scripts/test-deps.sh
 
 build:
 	$(GO) build -o $(BIN)/onemfived ./host/cmd/onemfived
