@@ -1,6 +1,7 @@
 package overlay
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -126,17 +127,19 @@ var (
 )
 
 const (
-	replySURBs   = 3 // reply blocks in a data message sent to a node id
-	ackSURBs     = 3 // reply blocks in a message on a reply handle (2 fragments either way with a 1 KiB sealed packet)
-	maxAttempts  = 4096
-	querySURBs   = 6 // reply blocks in a lease query
-	storers      = 3 // nodes a lease set is stored at
-	maxStored    = 4096
-	lookupWait   = 10 * time.Second
-	surbGrace    = 5 * time.Minute
-	poolTTL      = 30 * time.Minute
-	maxPools     = 4096
-	republishMin = 5 * time.Second
+	replySURBs  = 3 // reply blocks in a data message sent to a node id
+	ackSURBs    = 3 // reply blocks in a message on a reply handle (2 fragments either way with a 1 KiB sealed packet)
+	maxAttempts = 4096
+	// maxCachedRecords bounds the next-hop record cache.
+	maxCachedRecords = 4096
+	querySURBs       = 6 // reply blocks in a lease query
+	storers          = 3 // nodes a lease set is stored at
+	maxStored        = 4096
+	lookupWait       = 10 * time.Second
+	surbGrace        = 5 * time.Minute
+	poolTTL          = 30 * time.Minute
+	maxPools         = 4096
+	republishMin     = 5 * time.Second
 	// activeRefresh is how often a lease set that senders use is replaced.
 	activeRefresh = 15 * time.Second
 )
@@ -167,15 +170,16 @@ type Overlay struct {
 	life        context.Context
 	stop        context.CancelFunc
 	bg          sync.WaitGroup
-	resolving   map[node.ID]bool       // under mu
-	failed      map[node.ID]time.Time  // lookups that found nothing, under mu
-	used        map[[32]byte]time.Time // lease reply blocks used, until their set expires; under mu
-	attempts    map[[32]byte]attempt   // relays used per sealed packet, under mu
-	suspect     map[node.ID]suspicion  // relays that may be down, under mu
-	unreachable map[string]node.ID     // addresses a transport could not reach, under mu
-	probes      map[uint64]probe       // loops in flight, under mu
-	auto        node.ID                // the automatic guard, under mu
-	probeNext   int                    // under mu
+	resolving   map[node.ID]bool         // under mu
+	failed      map[node.ID]time.Time    // lookups that found nothing, under mu
+	used        map[[32]byte]time.Time   // lease reply blocks used, until their set expires; under mu
+	attempts    map[[32]byte]attempt     // relays used per sealed packet, under mu
+	suspect     map[node.ID]suspicion    // relays that may be down, under mu
+	unreachable map[string]node.ID       // addresses a transport could not reach, under mu
+	probes      map[uint64]probe         // loops in flight, under mu
+	auto        node.ID                  // the automatic guard, under mu
+	records     map[node.ID]cachedRecord // decoded next-hop records, under mu
+	probeNext   int                      // under mu
 }
 
 // attempt remembers the relays a message went through, so that its
@@ -252,7 +256,8 @@ func New(cfg Config) (*Overlay, error) {
 		owners: map[node.ID][]string{}, known: map[node.ID]*knownLease{}, stored: map[node.ID]leaseMsg{},
 		lookups: map[uint64]lookup{}, reasm: newReassembler(), kick: make(chan struct{}, 1),
 		resolving: map[node.ID]bool{}, failed: map[node.ID]time.Time{}, used: map[[32]byte]time.Time{}, attempts: map[[32]byte]attempt{}, suspect: map[node.ID]suspicion{},
-		unreachable: map[string]node.ID{}, probes: map[uint64]probe{}}
+		unreachable: map[string]node.ID{}, probes: map[uint64]probe{},
+		records: map[node.ID]cachedRecord{}}
 	o.life, o.stop = context.WithCancel(context.Background())
 	if o.log == nil {
 		o.log = hclog.NewNullLogger()
@@ -425,11 +430,7 @@ func (f forwarder) Forward(ctx context.Context, next [32]byte, pkt []byte) error
 // sendTo sends an onion packet to the node id over the first network of
 // its record that is ready here.
 func (o *Overlay) sendTo(ctx context.Context, id node.ID, pkt []byte) error {
-	raw, err := o.cfg.Store.Peer(string(id))
-	if err != nil {
-		return fmt.Errorf("overlay: next hop %s: %w", id.Short(), err)
-	}
-	rec, err := node.DecodeRecord(raw)
+	rec, err := o.peerRecord(id)
 	if err != nil {
 		return fmt.Errorf("overlay: next hop %s: %w", id.Short(), err)
 	}
@@ -438,16 +439,19 @@ func (o *Overlay) sendTo(ctx context.Context, id node.ID, pkt []byte) error {
 		nets = append(nets, n)
 	}
 	slices.Sort(nets)
-	mine := o.selfLabels()
 	for _, n := range nets {
 		addrs := rec.Addresses[n]
 		if len(addrs) == 0 || !o.cfg.Net.Ready(n) {
 			continue
 		}
 		addr := o.pickAddr(addrs)
-		if slices.Contains(linkScoped, n) && mine != nil {
-			if addr = addrOnLink(n, addrs, mine); addr == "" {
-				continue // not on a link this node is on
+		// Only link-scoped networks need this node's own addresses (kept
+		// off the path of every other forwarded packet).
+		if slices.Contains(linkScoped, n) {
+			if mine := o.selfLabels(); mine != nil {
+				if addr = addrOnLink(n, addrs, mine); addr == "" {
+					continue // not on a link this node is on
+				}
 			}
 		}
 		data := make([]byte, 1+len(pkt))
@@ -456,6 +460,38 @@ func (o *Overlay) sendTo(ctx context.Context, id node.ID, pkt []byte) error {
 		return o.cfg.Net.Send(ctx, n, []transport.Packet{{Addr: addr, Data: data}})
 	}
 	return fmt.Errorf("overlay: next hop %s: none of its networks %v is ready here", id.Short(), nets)
+}
+
+// peerRecord returns id's verified record. Decoded records are cached by
+// their bytes, so forwarding a packet costs a store read, not a signature
+// check.
+func (o *Overlay) peerRecord(id node.ID) (*node.Record, error) {
+	raw, err := o.cfg.Store.Peer(string(id))
+	if err != nil {
+		return nil, err
+	}
+	o.mu.Lock()
+	c, ok := o.records[id]
+	o.mu.Unlock()
+	if ok && bytes.Equal(c.raw, raw) {
+		return c.rec, nil
+	}
+	rec, err := node.DecodeRecord(raw)
+	if err != nil {
+		return nil, err
+	}
+	o.mu.Lock()
+	if len(o.records) >= maxCachedRecords {
+		clear(o.records)
+	}
+	o.records[id] = cachedRecord{raw: raw, rec: rec}
+	o.mu.Unlock()
+	return rec, nil
+}
+
+type cachedRecord struct {
+	raw []byte
+	rec *node.Record
 }
 
 // selfLabels are the network labels of this node's own addresses on ready

@@ -100,7 +100,7 @@ func (s *syncBuffer) lines(t *testing.T) []map[string]any {
 	return out
 }
 
-func newTestNode(t *testing.T, net *memNet, addr string, cfg Config) *testNode {
+func newTestNode(t testing.TB, net *memNet, addr string, cfg Config) *testNode {
 	t.Helper()
 	id, err := node.NewIdentity()
 	if err != nil {
@@ -138,7 +138,7 @@ func newTestNode(t *testing.T, net *memNet, addr string, cfg Config) *testNode {
 	return n
 }
 
-func (n *testNode) record(t *testing.T) []byte {
+func (n *testNode) record(t testing.TB) []byte {
 	t.Helper()
 	rec, err := n.id.NewRecord(map[string][]string{"mem": {n.addr}}, time.Now(), n.o.MixRecords()...)
 	if err != nil {
@@ -148,7 +148,7 @@ func (n *testNode) record(t *testing.T) []byte {
 }
 
 // introduce stores b's record at a.
-func introduce(t *testing.T, a, b *testNode) {
+func introduce(t testing.TB, a, b *testNode) {
 	t.Helper()
 	if err := a.st.PutPeer(string(b.id.ID()), b.record(t)); err != nil {
 		t.Fatal(err)
