@@ -160,7 +160,7 @@ func (n *testNode) wait(t *testing.T, what string) delivered {
 	select {
 	case d := <-n.got:
 		return d
-	case <-time.After(20 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatalf("%s: nothing delivered at %s", what, n.addr)
 	}
 	return delivered{}
@@ -315,7 +315,7 @@ func TestDeadRelay(t *testing.T) {
 	lookups := 0
 	for i := range 12 {
 		msg := []byte(fmt.Sprintf("message %d", i))
-		deadline := time.Now().Add(20 * time.Second)
+		deadline := time.Now().Add(60 * time.Second)
 		for delivered := false; !delivered; {
 			if time.Now().After(deadline) {
 				t.Log(debugState(a, f, relays))
@@ -327,7 +327,7 @@ func TestDeadRelay(t *testing.T) {
 						}
 					}
 				}
-				t.Fatalf("message %d not delivered in 20s (%d lookups so far)", i, lookups)
+				t.Fatalf("message %d not delivered in 60s (%d lookups so far)", i, lookups)
 			}
 			err := a.o.Send(ctx, string(f.id.ID()), msg, Params{Hops: 2})
 			if errors.Is(err, ErrNoLease) {
