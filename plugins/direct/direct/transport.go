@@ -210,13 +210,8 @@ func (t *Transport) acceptLoop(ln net.Listener) {
 
 // Send implements transport.Transport. See the package doc for queueing.
 func (t *Transport) Send(ctx context.Context, pkts []transport.Packet) error {
-	for i, p := range pkts {
-		if len(p.Data) > transport.MaxPacketSize {
-			return fmt.Errorf("direct: send: packet %d: %d bytes exceeds %d", i, len(p.Data), transport.MaxPacketSize)
-		}
-		if err := checkAddr(p.Addr); err != nil {
-			return fmt.Errorf("direct: send: packet %d: %w", i, err)
-		}
+	if err := transport.CheckBatch(pkts, checkAddr); err != nil {
+		return fmt.Errorf("direct: send: %w", err)
 	}
 	t.mu.Lock()
 	started, stopped, done := t.started, t.stopped, t.done

@@ -44,13 +44,8 @@ func (pr *peer) reset() {
 // stream is up a full queue makes Send wait (backpressure, bounded by
 // ctx); while it is being opened a full queue drops (counted).
 func (t *Transport) Send(ctx context.Context, pkts []transport.Packet) error {
-	for i, p := range pkts {
-		if len(p.Data) > transport.MaxPacketSize {
-			return fmt.Errorf("i2p: send: packet %d: %d bytes exceeds %d", i, len(p.Data), transport.MaxPacketSize)
-		}
-		if err := checkAddr(p.Addr); err != nil {
-			return fmt.Errorf("i2p: send: packet %d: %w", i, err)
-		}
+	if err := transport.CheckBatch(pkts, checkAddr); err != nil {
+		return fmt.Errorf("i2p: send: %w", err)
 	}
 	t.mu.Lock()
 	started, stopped := t.started, t.stopped
@@ -70,22 +65,15 @@ func (t *Transport) Send(ctx context.Context, pkts []transport.Packet) error {
 		if pr == nil {
 			return ErrStopped
 		}
-		data := bytes.Clone(p.Data)
-		if pr.connected.Load() {
-			select {
-			case pr.q <- data:
-			case <-ctx.Done():
-				return fmt.Errorf("i2p: send to %s: %w", p.Addr, ctx.Err())
-			case <-done:
-				return ErrStopped
-			}
-		} else {
-			select {
-			case pr.q <- data:
-			default:
-				t.dropped.Add(1)
-				continue
-			}
+		queued, err := transport.Enqueue(ctx, done, ErrStopped, pr.q, pr.connected.Load(), bytes.Clone(p.Data))
+		switch {
+		case errors.Is(err, ErrStopped):
+			return err
+		case err != nil:
+			return fmt.Errorf("i2p: send to %s: %w", p.Addr, err)
+		case !queued:
+			t.dropped.Add(1)
+			continue
 		}
 		t.sent.Add(1)
 	}

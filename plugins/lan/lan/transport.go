@@ -226,10 +226,8 @@ func (t *Transport) patterns() any {
 // Send implements transport.Transport: packets go over links to lan
 // addresses (host:port), dialed on demand.
 func (t *Transport) Send(ctx context.Context, pkts []transport.Packet) error {
-	for i, p := range pkts {
-		if len(p.Data) > transport.MaxPacketSize {
-			return fmt.Errorf("lan: send: packet %d: %d bytes exceeds %d", i, len(p.Data), transport.MaxPacketSize)
-		}
+	if err := transport.CheckBatch(pkts, nil); err != nil {
+		return fmt.Errorf("lan: send: %w", err)
 	}
 	t.mu.Lock()
 	started, stopped, inner := t.started, t.stopped, t.inner
