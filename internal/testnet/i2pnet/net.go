@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -41,6 +42,10 @@ type Options struct {
 	Detach bool
 	// Logf, if set, gets progress lines.
 	Logf func(format string, args ...any)
+	// LogLevel is i2pd's log level (error, warn, info, debug). Default
+	// warn; info also records peer connections, bans and lease set
+	// lookups, which Diagnose picks out.
+	LogLevel string
 }
 
 // Router is one router of the network.
@@ -108,6 +113,9 @@ func Start(ctx context.Context, opt Options) (_ *Network, err error) {
 	if opt.NetID == 0 {
 		opt.NetID = 99
 	}
+	if opt.LogLevel == "" {
+		opt.LogLevel = "warn"
+	}
 	switch {
 	case opt.Routers < 3:
 		return nil, fmt.Errorf("i2pnet: %d routers: tunnels need at least 3", opt.Routers)
@@ -115,6 +123,8 @@ func Start(ctx context.Context, opt Options) (_ *Network, err error) {
 		return nil, fmt.Errorf("i2pnet: %d floodfills of %d routers", opt.Floodfills, opt.Routers)
 	case opt.NetID == 2:
 		return nil, errors.New("i2pnet: net id 2 is the public I2P network")
+	case !slices.Contains([]string{"error", "warn", "info", "debug"}, opt.LogLevel):
+		return nil, fmt.Errorf("i2pnet: log level %q: want error, warn, info or debug", opt.LogLevel)
 	}
 	if opt.Logf == nil {
 		opt.Logf = func(string, ...any) {}
@@ -278,7 +288,7 @@ func (n *Network) spawn(r Router, seeded bool) error {
 	}
 	defer logf.Close()
 	cmd := exec.Command(n.Binary.Path, "--datadir="+r.Dir, "--conf="+conf, "--tunconf="+tun,
-		"--pidfile="+filepath.Join(r.Dir, "i2pd.pid"), "--log=stdout", "--loglevel=warn")
+		"--pidfile="+filepath.Join(r.Dir, "i2pd.pid"), "--log=stdout", "--loglevel="+n.opt.LogLevel)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = r.Dir
 	if n.opt.Detach {

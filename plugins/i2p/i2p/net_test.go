@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,12 +48,20 @@ func privateNet(t *testing.T) *i2pnet.Network {
 		ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 		defer cancel()
 		// ONEMFIVE_I2PNET_DIR keeps the routers' logs after the run.
-		shared.net, shared.err = i2pnet.Start(ctx, i2pnet.Options{SAM: true, Dir: os.Getenv("ONEMFIVE_I2PNET_DIR"), Logf: t.Logf})
+		// Info-level router logs record peer bans and lookups for
+		// Diagnose.
+		shared.net, shared.err = i2pnet.Start(ctx, i2pnet.Options{SAM: true, Dir: os.Getenv("ONEMFIVE_I2PNET_DIR"), Logf: t.Logf, LogLevel: "info"})
 	})
 	if shared.err != nil {
 		t.Fatalf("private i2p network: %v", shared.err)
 	}
-	return shared.net
+	n := shared.net
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("private i2p network, router logs:\n%s", n.Diagnose(40))
+		}
+	})
+	return n
 }
 
 // hclMap renders options as an HCL object.
@@ -82,12 +89,8 @@ func managedBody(n *i2pnet.Network) string {
 	return "i2pd = " + hclMap(n.ClientOptions()) + "\n" + testBody
 }
 
-var nextRouter atomic.Int64
-
-// attachedBody is the config of a transport using one of n's SAM
-// bridges, in turn.
-func attachedBody(n *i2pnet.Network) string {
-	r := n.Routers[int(nextRouter.Add(1))%len(n.Routers)]
+// attachedBody is the config of a transport using r's SAM bridge.
+func attachedBody(r i2pnet.Router) string {
 	return fmt.Sprintf("sam_addr = %q\ncontrol_addr = \"127.0.0.1:%d\"\ncontrol_password = %q\n%s",
 		r.SAMAddr(), r.ControlPort, i2pnet.ControlPassword, testBody)
 }
