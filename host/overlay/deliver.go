@@ -149,7 +149,7 @@ func (o *Overlay) handleMessage(ctx context.Context, b []byte, peer node.ID) err
 		if err != nil {
 			return err
 		}
-		dir, err := directory(o.cfg.Store, o.cfg.Identity.ID(), o.cfg.Schedule, now)
+		dir, err := o.directory(now)
 		if err != nil {
 			return err
 		}
@@ -284,7 +284,7 @@ func (o *Overlay) needsPublish(now time.Time) bool {
 // own path.
 func (o *Overlay) publish(ctx context.Context) error {
 	now := o.clock.Now()
-	dir, err := directory(o.cfg.Store, o.cfg.Identity.ID(), o.cfg.Schedule, now)
+	dir, err := o.directory(now)
 	if err != nil {
 		return err
 	}

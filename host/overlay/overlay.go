@@ -1,7 +1,6 @@
 package overlay
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -170,16 +169,16 @@ type Overlay struct {
 	life        context.Context
 	stop        context.CancelFunc
 	bg          sync.WaitGroup
-	resolving   map[node.ID]bool         // under mu
-	failed      map[node.ID]time.Time    // lookups that found nothing, under mu
-	used        map[[32]byte]time.Time   // lease reply blocks used, until their set expires; under mu
-	attempts    map[[32]byte]attempt     // relays used per sealed packet, under mu
-	suspect     map[node.ID]suspicion    // relays that may be down, under mu
-	unreachable map[string]node.ID       // addresses a transport could not reach, under mu
-	probes      map[uint64]probe         // loops in flight, under mu
-	auto        node.ID                  // the automatic guard, under mu
-	records     map[node.ID]cachedRecord // decoded next-hop records, under mu
-	probeNext   int                      // under mu
+	resolving   map[node.ID]bool       // under mu
+	failed      map[node.ID]time.Time  // lookups that found nothing, under mu
+	used        map[[32]byte]time.Time // lease reply blocks used, until their set expires; under mu
+	attempts    map[[32]byte]attempt   // relays used per sealed packet, under mu
+	suspect     map[node.ID]suspicion  // relays that may be down, under mu
+	unreachable map[string]node.ID     // addresses a transport could not reach, under mu
+	probes      map[uint64]probe       // loops in flight, under mu
+	auto        node.ID                // the automatic guard, under mu
+	records     *recordCache           // verified peer records
+	probeNext   int                    // under mu
 }
 
 // attempt remembers the relays a message went through, so that its
@@ -257,7 +256,7 @@ func New(cfg Config) (*Overlay, error) {
 		lookups: map[uint64]lookup{}, reasm: newReassembler(), kick: make(chan struct{}, 1),
 		resolving: map[node.ID]bool{}, failed: map[node.ID]time.Time{}, used: map[[32]byte]time.Time{}, attempts: map[[32]byte]attempt{}, suspect: map[node.ID]suspicion{},
 		unreachable: map[string]node.ID{}, probes: map[uint64]probe{},
-		records: map[node.ID]cachedRecord{}}
+		records: newRecordCache()}
 	o.life, o.stop = context.WithCancel(context.Background())
 	if o.log == nil {
 		o.log = hclog.NewNullLogger()
@@ -470,28 +469,16 @@ func (o *Overlay) peerRecord(id node.ID) (*node.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.mu.Lock()
-	c, ok := o.records[id]
-	o.mu.Unlock()
-	if ok && bytes.Equal(c.raw, raw) {
-		return c.rec, nil
-	}
-	rec, err := node.DecodeRecord(raw)
+	e, err := o.records.get(id, raw)
 	if err != nil {
 		return nil, err
 	}
-	o.mu.Lock()
-	if len(o.records) >= maxCachedRecords {
-		clear(o.records)
-	}
-	o.records[id] = cachedRecord{raw: raw, rec: rec}
-	o.mu.Unlock()
-	return rec, nil
+	return e.rec, nil
 }
 
-type cachedRecord struct {
-	raw []byte
-	rec *node.Record
+// directory lists the relays usable at now (dir.go).
+func (o *Overlay) directory(now time.Time) (map[node.ID]relayInfo, error) {
+	return directory(o.cfg.Store, o.records, o.cfg.Identity.ID(), o.cfg.Schedule, now)
 }
 
 // selfLabels are the network labels of this node's own addresses on ready

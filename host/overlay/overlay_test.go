@@ -414,7 +414,7 @@ func TestAutoGuard(t *testing.T) {
 	for _, r := range relays {
 		introduce(t, a, r)
 	}
-	dir, err := directory(a.st, a.id.ID(), a.o.cfg.Schedule, time.Now())
+	dir, err := a.o.directory(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,7 @@ type probe struct {
 // sendProbe sends one loop through the next relay in turn.
 func (o *Overlay) sendProbe(ctx context.Context) error {
 	now := o.clock.Now()
-	dir, err := directory(o.cfg.Store, o.cfg.Identity.ID(), o.cfg.Schedule, now)
+	dir, err := o.directory(now)
 	if err != nil {
 		return err
 	}

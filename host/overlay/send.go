@@ -383,7 +383,7 @@ func (o *Overlay) sendDirect(ctx context.Context, dir map[node.ID]relayInfo, to 
 // returns an error wrapping ErrNoLease.
 func (o *Overlay) Send(ctx context.Context, addr string, sealed []byte, p Params) error {
 	now := o.clock.Now()
-	dir, err := directory(o.cfg.Store, o.cfg.Identity.ID(), o.cfg.Schedule, now)
+	dir, err := o.directory(now)
 	if err != nil {
 		return err
 	}
@@ -529,7 +529,7 @@ const failedLookupTTL = 5 * time.Second
 // lookup may still find its lease set. The error says what is missing.
 func (o *Overlay) CanRoute(id node.ID, p Params) error {
 	now := o.clock.Now()
-	dir, err := directory(o.cfg.Store, o.cfg.Identity.ID(), o.cfg.Schedule, now)
+	dir, err := o.directory(now)
 	if err != nil {
 		return err
 	}
@@ -586,7 +586,7 @@ func (o *Overlay) Resolve(ctx context.Context, id node.ID) (*node.Record, error)
 		return nil, fmt.Errorf("overlay: resolve: %w", err)
 	}
 	now := o.clock.Now()
-	dir, err := directory(o.cfg.Store, o.cfg.Identity.ID(), o.cfg.Schedule, now)
+	dir, err := o.directory(now)
 	if err != nil {
 		return nil, err
 	}
