@@ -15,7 +15,7 @@ var rootSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "default_level"}},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "network", LabelNames: []string{"name"}},
-		{Type: "level", LabelNames: []string{"name"}},
+		{Type: "level", LabelNames: []string{"name"}}, // "HIGH", or a range "LOW..HIGH"
 		{Type: "escalate"},
 		{Type: "ratchet"},
 	},
@@ -64,7 +64,7 @@ type decoder struct {
 	diags hcl.Diagnostics
 	p     *Policy
 	// first definitions, for duplicate messages
-	levelAt   map[envelope.ManCon]hcl.Range
+	levelAt   map[envelope.ManCon]levelDef
 	networkAt map[string]hcl.Range
 	ratchetAt *hcl.Range
 	defaultAt *hcl.Range
@@ -90,7 +90,7 @@ type source struct {
 func decode(srcs []source) (*Policy, hcl.Diagnostics) {
 	d := &decoder{
 		p:         &Policy{Default: envelope.HIGH, Decay: DefaultDecay, nets: newNetworks()},
-		levelAt:   map[envelope.ManCon]hcl.Range{},
+		levelAt:   map[envelope.ManCon]levelDef{},
 		networkAt: map[string]hcl.Range{},
 	}
 	var contents []*hcl.BodyContent
@@ -160,7 +160,7 @@ func (d *decoder) complete(srcs []source) {
 		name = srcs[0].filename
 	}
 	r := hcl.Range{Filename: name, Start: hcl.InitialPos, End: hcl.InitialPos}
-	d.errorf(r, "Missing levels", "Every level needs a level block; missing: %s.", strings.Join(missing, ", "))
+	d.errorf(r, "Missing levels", "Every level needs a level block, alone or in a range like \"LOW..HIGH\"; missing: %s.", strings.Join(missing, ", "))
 }
 
 func (d *decoder) network(b *hcl.Block) {
@@ -237,56 +237,6 @@ func (d *decoder) escalate(b *hcl.Block) {
 	}
 	if ok && !diags.HasErrors() {
 		d.p.Escalations = append(d.p.Escalations, e)
-	}
-}
-
-func (d *decoder) levelBlock(b *hcl.Block) {
-	m, err := envelope.ParseManCon(b.Labels[0])
-	if err != nil {
-		d.errorf(b.LabelRanges[0], "Unknown level", "%s.", strings.TrimPrefix(err.Error(), "envelope: "))
-		return
-	}
-	if first, dup := d.levelAt[m]; dup {
-		d.errorf(b.DefRange, "Duplicate level block", "Level %s was already defined at %s.", m, Pos(first))
-		return
-	}
-	d.levelAt[m] = b.DefRange
-	c, diags := b.Body.Content(levelSchema)
-	d.add(diags)
-	l := &Level{ManCon: m, Pos: b.DefRange}
-	if a := c.Attributes["budget"]; a != nil {
-		l.Budget, _ = d.budget(a)
-	}
-	for _, rb := range c.Blocks {
-		r := d.route(rb, l)
-		if r == nil {
-			continue
-		}
-		if r.Kind == envelope.KindWeb {
-			l.Web = append(l.Web, r)
-		} else {
-			l.P2P = append(l.P2P, r)
-		}
-	}
-	d.checkRoutes(b, l.Web, "web")
-	d.checkRoutes(b, l.P2P, "p2p")
-	d.p.Levels[m] = l
-}
-
-// checkRoutes wants exactly one catch-all route per kind, and it last.
-func (d *decoder) checkRoutes(b *hcl.Block, routes []*Route, kind string) {
-	var catchAll *Route
-	for _, r := range routes {
-		if catchAll != nil {
-			d.errorf(r.Pos, "Unreachable route", "The %s block at %s has no match and catches every destination, so this one is never used; put the catch-all last.", kind, Pos(catchAll.Pos))
-			continue
-		}
-		if len(r.Match) == 0 {
-			catchAll = r
-		}
-	}
-	if catchAll == nil {
-		d.errorf(b.DefRange, "Missing catch-all "+kind+" route", "Level %s needs a %s block without match, for destinations no other %s block matches.", b.Labels[0], kind, kind)
 	}
 }
 

@@ -1,5 +1,10 @@
 # onemfive default ManCon policy: DESIGN.md's table, level by level.
 #
+# A level block covers one level, level "HIGH", or a range of levels that
+# route alike, level "LOW..HIGH" (levels rise LOW, MEDIUM, HIGH, VERYHIGH,
+# EXTREME, NEO). Each level is defined once, alone or in one range; in this
+# file no two levels route alike, so each has its own block.
+#
 # A level holds web and p2p blocks, tried in file order; the first whose
 # match fits the destination host is used, and the last one has no match.
 # Steps run in order: a step is skipped when its network is blocked or

@@ -10,6 +10,15 @@
 // what to do when the chain is exhausted. Escalate blocks say which levels a
 // set of blocked networks implies.
 //
+// A level block names one level, level "HIGH", or an inclusive range in
+// increasing order, level "LOW..HIGH" (the same ".." as "3..12" and
+// "4s..10s"), for levels that route alike. A range is shorthand only: each
+// level in it gets its own Level with the block's routes and position, so
+// evaluation, explanations and the ratchet cannot tell the two forms apart.
+// Every level is defined exactly once, alone or in one range; a level
+// defined twice is an error naming both blocks, and so are unknown names,
+// incomplete ranges ("LOW..") and reversed ones ("HIGH..LOW").
+//
 // Guarantees:
 //
 //   - Parse and Load report every problem at once as an *Error whose

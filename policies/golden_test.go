@@ -128,8 +128,7 @@ func parseCase(t *testing.T, name, src string) goldenCase {
 	return c
 }
 
-func runCase(c goldenCase) string {
-	p := Default()
+func runCase(p *Policy, c goldenCase) string {
 	if c.noEscal {
 		cp := *p
 		cp.Escalations = nil
@@ -143,8 +142,14 @@ func runCase(c goldenCase) string {
 	return out
 }
 
+// goldenPolicy is the section that, when an archive has one, replaces the
+// default policy for that archive's cases; positions in it read
+// policy.hcl:LINE:COL, counted from the section's first line.
+const goldenPolicy = "policy.hcl"
+
 // TestGolden evaluates every input section of testdata/*.txtar against the
-// default policy and compares with its ".want" section.
+// default policy, or the archive's own policy.hcl section, and compares with
+// its ".want" section.
 func TestGolden(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.txtar")
 	if err != nil || len(files) == 0 {
@@ -156,19 +161,29 @@ func TestGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 		comment, secs := parseTxtar(string(raw))
+		p := Default()
 		want := map[string]int{}
 		for i, s := range secs {
 			if strings.HasSuffix(s.name, ".want") {
 				want[strings.TrimSuffix(s.name, ".want")] = i
 			}
+			if s.name == goldenPolicy {
+				if p, err = Parse([]byte(s.data), goldenPolicy); err != nil {
+					t.Fatalf("%s: %v", file, err)
+				}
+			}
 		}
 		var out []section
 		for _, s := range secs {
+			if s.name == goldenPolicy {
+				out = append(out, s)
+				continue
+			}
 			if strings.HasSuffix(s.name, ".want") {
 				continue
 			}
 			name := filepath.Base(file) + "/" + s.name
-			got := runCase(parseCase(t, name, s.data))
+			got := runCase(p, parseCase(t, name, s.data))
 			out = append(out, s, section{name: s.name + ".want", data: got})
 			i, ok := want[s.name]
 			if *update {

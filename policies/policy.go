@@ -52,7 +52,9 @@ type Policy struct {
 	nets *networks
 }
 
-// Level is one level "NAME" block.
+// Level is what the policy says for one level. A level "NAME" block gives
+// one; a level "LOW..HIGH" block gives one per level in the range, each with
+// the same budget and routes (shared) and Pos at that block.
 type Level struct {
 	ManCon envelope.ManCon
 	Budget Budget

@@ -7,72 +7,7 @@ ratchet {
   decay_after = "1h"
 }
 
-level "LOW" {
-  budget = "wide"
-  web {
-    step "lan" {}
-    on_failure = "site_down"
-  }
-  p2p {
-    hops = 1
-    step "lan" {}
-    on_failure = "queue"
-  }
-}
-
-level "MEDIUM" {
-  budget = "wide"
-  web {
-    step "lan" {}
-    on_failure = "site_down"
-  }
-  p2p {
-    hops = 1
-    step "lan" {}
-    on_failure = "queue"
-  }
-}
-
-level "HIGH" {
-  budget = "wide"
-  web {
-    step "lan" {}
-    on_failure = "site_down"
-  }
-  p2p {
-    hops = 1
-    step "lan" {}
-    on_failure = "queue"
-  }
-}
-
-level "VERYHIGH" {
-  budget = "wide"
-  web {
-    step "lan" {}
-    on_failure = "site_down"
-  }
-  p2p {
-    hops = 1
-    step "lan" {}
-    on_failure = "queue"
-  }
-}
-
-level "EXTREME" {
-  budget = "wide"
-  web {
-    step "lan" {}
-    on_failure = "site_down"
-  }
-  p2p {
-    hops = 1
-    step "lan" {}
-    on_failure = "queue"
-  }
-}
-
-level "NEO" {
+level "LOW..NEO" {
   budget = "wide"
   web {
     step "lan" {}

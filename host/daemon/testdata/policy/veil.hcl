@@ -1,6 +1,6 @@
 # Test policy: "veil" is this test's only anonymous network. LOW and MEDIUM
-# send over it; a block on it escalates to HIGH, where only 1DN (direct) is
-# used.
+# send over it; a block on it escalates to HIGH, where P2P goes over 1DN
+# (direct) only. Web keeps using veil up to VERYHIGH, and 1DN above.
 default_level = "LOW"
 
 ratchet {
@@ -16,7 +16,7 @@ escalate {
   to           = "HIGH"
 }
 
-level "LOW" {
+level "LOW..MEDIUM" {
   budget = "wide"
   web {
     step "veil" {}
@@ -28,19 +28,7 @@ level "LOW" {
   }
 }
 
-level "MEDIUM" {
-  budget = "wide"
-  web {
-    step "veil" {}
-    on_failure = "site_down"
-  }
-  p2p {
-    step "anonymous" {}
-    on_failure = "queue"
-  }
-}
-
-level "HIGH" {
+level "HIGH..VERYHIGH" {
   budget = "wide"
   web {
     step "veil" {}
@@ -52,31 +40,7 @@ level "HIGH" {
   }
 }
 
-level "VERYHIGH" {
-  budget = "wide"
-  web {
-    step "veil" {}
-    on_failure = "site_down"
-  }
-  p2p {
-    step "1dn" {}
-    on_failure = "queue"
-  }
-}
-
-level "EXTREME" {
-  budget = "wide"
-  web {
-    step "1dn" {}
-    on_failure = "site_down"
-  }
-  p2p {
-    step "1dn" {}
-    on_failure = "queue"
-  }
-}
-
-level "NEO" {
+level "EXTREME..NEO" {
   budget = "wide"
   web {
     step "1dn" {}

@@ -1,69 +1,9 @@
-# Test policy: Tor is the network for everything (the default policy only
-# uses Tor as a tunnel to an I2P-capable peer for P2P, and these hosts have no
-# I2P). Used by the two-host test over onion services.
+# Test policy: Tor is the network for everything, at every level (the default
+# policy only uses Tor as a tunnel to an I2P-capable peer for P2P, and these
+# hosts have no I2P). Used by the two-host test over onion services.
 default_level = "LOW"
 
-level "LOW" {
-  budget = "wide"
-  web {
-    step "tor" {}
-    on_failure = "site_down"
-  }
-  p2p {
-    step "tor" {}
-    on_failure = "queue"
-  }
-}
-
-level "MEDIUM" {
-  budget = "wide"
-  web {
-    step "tor" {}
-    on_failure = "site_down"
-  }
-  p2p {
-    step "tor" {}
-    on_failure = "queue"
-  }
-}
-
-level "HIGH" {
-  budget = "wide"
-  web {
-    step "tor" {}
-    on_failure = "site_down"
-  }
-  p2p {
-    step "tor" {}
-    on_failure = "queue"
-  }
-}
-
-level "VERYHIGH" {
-  budget = "wide"
-  web {
-    step "tor" {}
-    on_failure = "site_down"
-  }
-  p2p {
-    step "tor" {}
-    on_failure = "queue"
-  }
-}
-
-level "EXTREME" {
-  budget = "wide"
-  web {
-    step "tor" {}
-    on_failure = "site_down"
-  }
-  p2p {
-    step "tor" {}
-    on_failure = "queue"
-  }
-}
-
-level "NEO" {
+level "LOW..NEO" {
   budget = "wide"
   web {
     step "tor" {}

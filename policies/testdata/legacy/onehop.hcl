@@ -1,0 +1,91 @@
+# plugins/lan/testdata/onehop.hcl,
+# as it was before its identical level blocks were merged into ranges.
+# TestMergedTestPolicies checks that the merged file means exactly this;
+# do not edit one without the other.
+#
+# Test policy for a 1DN mesh of four nodes: every level sends P2P traffic
+# over the lan network with one onion relay before the gateway, since a
+# node in the mesh knows only two or three relays.
+default_level = "HIGH"
+
+ratchet {
+  decay_after = "1h"
+}
+
+level "LOW" {
+  budget = "wide"
+  web {
+    step "lan" {}
+    on_failure = "site_down"
+  }
+  p2p {
+    hops = 1
+    step "lan" {}
+    on_failure = "queue"
+  }
+}
+
+level "MEDIUM" {
+  budget = "wide"
+  web {
+    step "lan" {}
+    on_failure = "site_down"
+  }
+  p2p {
+    hops = 1
+    step "lan" {}
+    on_failure = "queue"
+  }
+}
+
+level "HIGH" {
+  budget = "wide"
+  web {
+    step "lan" {}
+    on_failure = "site_down"
+  }
+  p2p {
+    hops = 1
+    step "lan" {}
+    on_failure = "queue"
+  }
+}
+
+level "VERYHIGH" {
+  budget = "wide"
+  web {
+    step "lan" {}
+    on_failure = "site_down"
+  }
+  p2p {
+    hops = 1
+    step "lan" {}
+    on_failure = "queue"
+  }
+}
+
+level "EXTREME" {
+  budget = "wide"
+  web {
+    step "lan" {}
+    on_failure = "site_down"
+  }
+  p2p {
+    hops = 1
+    step "lan" {}
+    on_failure = "queue"
+  }
+}
+
+level "NEO" {
+  budget = "wide"
+  web {
+    step "lan" {}
+    on_failure = "site_down"
+  }
+  p2p {
+    hops = 1
+    step "lan" {}
+    on_failure = "queue"
+  }
+}
