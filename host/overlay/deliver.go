@@ -1,6 +1,7 @@
 package overlay
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -121,31 +122,36 @@ func (o *Overlay) handleMessage(ctx context.Context, b []byte, peer node.ID) err
 		}
 		return o.cfg.Deliver(ctx, handle, m.data.sealed)
 	case m.store != nil:
-		rec, set, err := verifyLease(*m.store, "", now)
+		// The envelope names only a blinded key: this node checks the
+		// signature by that key and keeps it, without learning whose it is.
+		st, err := lease.DecodeStored(bytes.Clone(m.store)) // kept: not the reassembly buffer
 		if err != nil {
-			return err
+			return fmt.Errorf("%w: lease store: %w", ErrMalformed, err)
+		}
+		if !st.Current(now) {
+			return fmt.Errorf("%w: lease store: envelope for period %d, valid %s to %s, not current", ErrMalformed,
+				st.Period, st.Issued.UTC().Format(time.RFC3339), st.Expires.UTC().Format(time.RFC3339))
 		}
 		o.mu.Lock()
-		old, had := o.stored[rec.ID]
-		keep := len(o.stored) < maxStored || had
-		if had {
-			if prev, err := lease.Decode(old.set); err == nil && !set.Supersedes(prev) {
-				keep = false
-			}
-		}
+		old, had := o.stored[st.Key]
+		keep := (len(o.stored) < maxStored || had) && (!had || st.Supersedes(old))
 		if keep {
-			o.stored[rec.ID] = leaseMsg{record: append([]byte(nil), m.store.record...), set: append([]byte(nil), m.store.set...)}
+			o.stored[st.Key] = st
 		}
 		o.mu.Unlock()
-		o.observe(map[string]any{"event": "lease_stored", "owner": string(rec.ID)})
+		o.observe(map[string]any{"event": "lease_stored", "key": hex.EncodeToString(st.Key[:])})
 		return nil
 	case m.query != nil:
-		target := node.IDFromKey(m.query.target[:])
 		o.mu.Lock()
-		l, ok := o.stored[target]
+		st, ok := o.stored[m.query.target]
 		o.mu.Unlock()
-		o.observe(map[string]any{"event": "lease_query", "owner": string(target), "found": ok})
-		reply, err := replyMsg{nonce: m.query.nonce, found: ok, lease: l}.encode()
+		ok = ok && st.Current(now)
+		o.observe(map[string]any{"event": "lease_query", "key": hex.EncodeToString(m.query.target[:]), "found": ok})
+		r := replyMsg{nonce: m.query.nonce, found: ok}
+		if ok {
+			r.env = st.Bytes()
+		}
+		reply, err := r.encode()
 		if err != nil {
 			return err
 		}
@@ -177,13 +183,17 @@ func (o *Overlay) handleMessage(ctx context.Context, b []byte, peer node.ID) err
 			}
 			return nil
 		}
-		rec, set, err := verifyLease(m.reply.lease, lk.target, now)
+		inner, err := openLease(m.reply.env, lk.target, now)
+		if err != nil {
+			return err
+		}
+		rec, set, err := verifyLease(inner, lk.target, now)
 		if err != nil {
 			return err
 		}
 		if _, err := o.cfg.Store.Peer(string(rec.ID)); err != nil {
 			// A node seen only through its lease set: keys, no addresses.
-			if err := o.cfg.Store.PutPeer(string(rec.ID), m.reply.lease.record); err != nil {
+			if err := o.cfg.Store.PutPeer(string(rec.ID), inner.record); err != nil {
 				return fmt.Errorf("overlay: store %s: %w", rec.ID.Short(), err)
 			}
 		}
@@ -213,7 +223,7 @@ func (o *Overlay) handleMessage(ctx context.Context, b []byte, peer node.ID) err
 		delete(o.failed, rec.ID)
 		o.mu.Unlock()
 		select {
-		case lk.done <- m.reply.lease:
+		case lk.done <- inner:
 		default:
 		}
 		if o.cfg.Resolved != nil {
@@ -239,6 +249,23 @@ func interleave(set *lease.Set) []*onion.SURB {
 			return out
 		}
 	}
+}
+
+// openLease checks an envelope found for owner and returns the lease
+// message inside.
+func openLease(env []byte, owner node.ID, now time.Time) (leaseMsg, error) {
+	st, err := lease.DecodeStored(env)
+	if err != nil {
+		return leaseMsg{}, fmt.Errorf("%w: lease reply: %w", ErrMalformed, err)
+	}
+	if !st.Current(now) {
+		return leaseMsg{}, fmt.Errorf("%w: lease reply for %s: envelope not current", ErrMalformed, owner.Short())
+	}
+	plain, err := st.Open(owner)
+	if err != nil {
+		return leaseMsg{}, fmt.Errorf("%w: lease reply: %w", ErrMalformed, err)
+	}
+	return readLease(plain)
 }
 
 // verifyLease checks a lease message: the record decodes, the set is the
@@ -280,8 +307,8 @@ func (o *Overlay) needsPublish(now time.Time) bool {
 }
 
 // publish makes a fresh lease set (gateways, reply blocks through them to
-// here) and stores it at the nodes closest to this node's id, each over its
-// own path.
+// here) and stores it, sealed under this node's blinded key, at the nodes
+// closest to that key, each over its own path.
 func (o *Overlay) publish(ctx context.Context) error {
 	now := o.clock.Now()
 	dir, err := o.directory(now)
@@ -337,7 +364,7 @@ func (o *Overlay) publish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	msg, err := appendLease([]byte{msgLeaseStore}, leaseMsg{record: bare, set: setBytes})
+	plain, err := appendLease(nil, leaseMsg{record: bare, set: setBytes})
 	if err != nil {
 		return err
 	}
@@ -345,11 +372,26 @@ func (o *Overlay) publish(ctx context.Context) error {
 	for k := range dir {
 		ids = append(ids, k)
 	}
+	// Stored under this period's blinded key, and the next period's too
+	// when the set outlives this one, each at the nodes closest to that
+	// key, each over its own path.
 	var errs []error
-	targets := lease.Closest(o.cfg.Identity.ID(), ids, storers)
-	for _, t := range targets {
-		_, err := o.sendDirect(ctx, dir, dir[t].cand, msg, Params{Hops: 2})
-		errs = append(errs, err)
+	var targets []node.ID
+	for p := lease.Period(now); p <= lease.Period(expires); p++ {
+		env, err := lease.Seal(o.cfg.Identity, p, now, expires, plain, o.rand)
+		if err != nil {
+			return fmt.Errorf("overlay: publish lease set: %w", err)
+		}
+		key, err := lease.StorageKey(o.cfg.Identity.ID(), p)
+		if err != nil {
+			return err
+		}
+		msg := append([]byte{msgLeaseStore}, env...)
+		for _, t := range lease.Closest(lease.StorageID(key), ids, storers) {
+			_, err := o.sendDirect(ctx, dir, dir[t].cand, msg, Params{Hops: 2})
+			errs = append(errs, err)
+			targets = append(targets, t)
+		}
 	}
 	if err := errors.Join(errs...); err != nil && len(targets) > 0 && countNil(errs) == 0 {
 		return fmt.Errorf("overlay: publish lease set: %w", err)

@@ -22,13 +22,18 @@
 // for each, RepliesPerLease reply blocks (default 3 and 4) (SURBs) whose route runs from the
 // gateway through its guard (or a random relay) to itself; it signs them
 // into a lease set and stores it, with its bare record (keys, no
-// addresses), at the three nodes whose ids are closest to its own (XOR
-// over SHA-256, lease.Closest), each over its own onion path. It
+// addresses), sealed in an envelope under its key blinded for the 24 h
+// period (lease.Seal: the storer verifies the blinded signature but cannot
+// tell whose set it is or read the gateways), at the three nodes closest
+// to that blinded key (XOR over SHA-256, lease.Closest), each over its own
+// onion path; near a period's end it stores under the next period's key
+// too. It
 // republishes at three quarters of the lifetime, or as soon as half the
 // reply blocks were used (each carries one packet: relays drop replays).
 //
-// A sender that knows only an id asks the three nodes closest to it that it
-// knows (Resolve): each query goes on its own path and carries reply
+// A sender that knows only an id derives its blinded key for the current
+// period and asks the three nodes closest to that key that it knows
+// (Resolve); it opens the envelope with a key only the id gives: each query goes on its own path and carries reply
 // blocks, so the storer answers without learning who asked. With the lease
 // set the sender sends every fragment on its own path to a gateway, with a
 // gateway request holding one reply block: the gateway fills the block and

@@ -22,9 +22,14 @@ import (
 // Messages (a message is its fragments' chunks concatenated):
 //
 //	data:        'D' | surbs (1) { SURB } | sealed courier packet
-//	lease store: 'S' | record len (2) | owner record | lease set
-//	lease query: 'Q' | nonce (8) | target (32) | surbs (1) { SURB }
-//	lease reply: 'R' | nonce (8) | found (1) [ | record len (2) | record | lease set ]
+//	lease store: 'S' | envelope
+//	lease query: 'Q' | nonce (8) | storage key (32) | surbs (1) { SURB }
+//	lease reply: 'R' | nonce (8) | found (1) [ | envelope ]
+//
+// An envelope (host/lease: Seal, DecodeStored) holds the owner's lease
+// message, 'record len (2) | owner record | lease set', encrypted and
+// signed under the owner's key blinded for the period; a storer keeps it
+// under that blinded key, the storage key.
 const (
 	payloadFragment = 'F'
 	payloadGateway  = 'G'
@@ -176,8 +181,8 @@ func (m dataMsg) encode() ([]byte, error) {
 	return append(b, m.sealed...), nil
 }
 
-// leaseMsg is a lease store or a found lease reply: the owner's bare record
-// (its keys, no addresses) and its signed lease set.
+// leaseMsg is what a lease envelope holds: the owner's bare record (its
+// keys, no addresses) and its signed lease set.
 type leaseMsg struct {
 	record, set []byte
 }
@@ -202,7 +207,8 @@ func readLease(b []byte) (leaseMsg, error) {
 	return leaseMsg{record: b[2 : 2+l], set: b[2+l:]}, nil
 }
 
-// queryMsg asks for target's lease set; the answer goes back on surbs.
+// queryMsg asks for the envelope stored under target, a storage key; the
+// answer goes back on surbs.
 type queryMsg struct {
 	nonce  uint64
 	target [32]byte
@@ -216,11 +222,11 @@ func (m queryMsg) encode() ([]byte, error) {
 	return appendSURBs(b, m.surbs)
 }
 
-// replyMsg answers a query.
+// replyMsg answers a query with the envelope found, if any.
 type replyMsg struct {
 	nonce uint64
 	found bool
-	lease leaseMsg
+	env   []byte
 }
 
 func (m replyMsg) encode() ([]byte, error) {
@@ -229,13 +235,16 @@ func (m replyMsg) encode() ([]byte, error) {
 	if !m.found {
 		return append(b, 0), nil
 	}
-	return appendLease(append(b, 1), m.lease)
+	if len(m.env) == 0 {
+		return nil, errors.New("overlay: lease reply: empty envelope")
+	}
+	return append(append(b, 1), m.env...), nil
 }
 
 // message is one decoded message; exactly one field is set.
 type message struct {
 	data  *dataMsg
-	store *leaseMsg
+	store []byte // a lease envelope
 	query *queryMsg
 	reply *replyMsg
 }
@@ -258,11 +267,10 @@ func decodeMessage(b []byte) (message, error) {
 		}
 		m.data = &dataMsg{surbs: surbs, sealed: rest}
 	case msgLeaseStore:
-		l, err := readLease(p)
-		if err != nil {
-			return m, err
+		if len(p) == 0 {
+			return m, malformed("lease store: no envelope")
 		}
-		m.store = &l
+		m.store = p
 	case msgLeaseQuery:
 		if len(p) < 8+32 {
 			return m, malformed("query of %d bytes", len(p))
@@ -289,11 +297,10 @@ func decodeMessage(b []byte) (message, error) {
 				return m, malformed("not-found reply with %d trailing bytes", len(p)-9)
 			}
 		case 1:
-			l, err := readLease(p[9:])
-			if err != nil {
-				return m, err
+			if len(p) == 9 {
+				return m, malformed("found reply without an envelope")
 			}
-			r.found, r.lease = true, l
+			r.found, r.env = true, p[9:]
 		default:
 			return m, malformed("reply: found byte %d", p[8])
 		}

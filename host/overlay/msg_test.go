@@ -98,16 +98,16 @@ func TestMessageRoundTrip(t *testing.T) {
 	if m, err := decodeMessage(q); err != nil || m.query == nil || m.query.nonce != 42 || m.query.target[0] != 1 {
 		t.Fatalf("query: %+v %v", m, err)
 	}
-	r, _ := replyMsg{nonce: 7, found: true, lease: leaseMsg{record: []byte("rec"), set: []byte("set")}}.encode()
-	if m, err := decodeMessage(r); err != nil || m.reply == nil || !m.reply.found || string(m.reply.lease.record) != "rec" || string(m.reply.lease.set) != "set" {
+	r, _ := replyMsg{nonce: 7, found: true, env: []byte("envelope")}.encode()
+	if m, err := decodeMessage(r); err != nil || m.reply == nil || !m.reply.found || string(m.reply.env) != "envelope" {
 		t.Fatalf("reply: %+v %v", m, err)
 	}
 	nf, _ := replyMsg{nonce: 7}.encode()
 	if m, err := decodeMessage(nf); err != nil || m.reply == nil || m.reply.found {
 		t.Fatalf("not found: %+v %v", m, err)
 	}
-	st, _ := appendLease([]byte{msgLeaseStore}, leaseMsg{record: []byte("r"), set: []byte("s")})
-	if m, err := decodeMessage(st); err != nil || m.store == nil || string(m.store.set) != "s" {
+	st := append([]byte{msgLeaseStore}, "envelope"...)
+	if m, err := decodeMessage(st); err != nil || m.store == nil || string(m.store) != "envelope" {
 		t.Fatalf("store: %+v %v", m, err)
 	}
 	g, _ := gatewayPayload(s, []byte("inner"))
@@ -125,7 +125,7 @@ func FuzzDecodeMessage(f *testing.F) {
 	s := testSURB(f)
 	d, _ := dataMsg{surbs: []*onion.SURB{s}, sealed: []byte("x")}.encode()
 	q, _ := queryMsg{nonce: 1, surbs: []*onion.SURB{s}}.encode()
-	r, _ := replyMsg{nonce: 1, found: true, lease: leaseMsg{record: []byte("r"), set: []byte("s")}}.encode()
+	r, _ := replyMsg{nonce: 1, found: true, env: []byte("envelope")}.encode()
 	for _, seed := range [][]byte{d, q, r, {msgLeaseReply}, {msgLeaseStore, 0, 1, 'r', 's'}} {
 		f.Add(seed)
 	}
@@ -160,6 +160,27 @@ func FuzzDecodePayload(f *testing.F) {
 		}
 		if _, _, err := decodeGateway(b); err != nil && !errors.Is(err, ErrMalformed) {
 			t.Fatal(err)
+		}
+	})
+}
+
+// FuzzReadLease: the lease message inside an opened envelope.
+func FuzzReadLease(f *testing.F) {
+	b, _ := appendLease(nil, leaseMsg{record: []byte("record"), set: []byte("set")})
+	for _, seed := range [][]byte{b, {0, 1, 'r'}, {0, 0}, {}} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		l, err := readLease(b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error does not wrap ErrMalformed: %v", err)
+			}
+			return
+		}
+		again, err := appendLease(nil, l)
+		if err != nil || !bytes.Equal(again, b) {
+			t.Fatalf("lease message re-encodes to %x (%v), want %x", again, err, b)
 		}
 	})
 }

@@ -159,7 +159,7 @@ type Overlay struct {
 	pools    map[string]*surbPool
 	owners   map[node.ID][]string // pool handles bound to a node
 	known    map[node.ID]*knownLease
-	stored   map[node.ID]leaseMsg // lease sets this node keeps for others
+	stored   map[[32]byte]*lease.Stored // lease envelopes this node keeps for others, by storage key
 	lookups  map[uint64]lookup
 	reasm    *reassembler
 	mine     *ownLease
@@ -252,7 +252,7 @@ func New(cfg Config) (*Overlay, error) {
 	cfg.RepliesPerLease = min(cfg.RepliesPerLease, lease.MaxReplies)
 	o := &Overlay{cfg: cfg, log: cfg.Logger, rand: cfg.Rand, clock: cfg.Clock,
 		surbKeys: map[[onion.SURBIDSize]byte]surbEntry{}, pools: map[string]*surbPool{},
-		owners: map[node.ID][]string{}, known: map[node.ID]*knownLease{}, stored: map[node.ID]leaseMsg{},
+		owners: map[node.ID][]string{}, known: map[node.ID]*knownLease{}, stored: map[[32]byte]*lease.Stored{},
 		lookups: map[uint64]lookup{}, reasm: newReassembler(), kick: make(chan struct{}, 1),
 		resolving: map[node.ID]bool{}, failed: map[node.ID]time.Time{}, used: map[[32]byte]time.Time{}, attempts: map[[32]byte]attempt{}, suspect: map[node.ID]suspicion{},
 		unreachable: map[string]node.ID{}, probes: map[uint64]probe{},
@@ -574,9 +574,9 @@ func (o *Overlay) sweep(now time.Time) {
 			o.owners[id] = hs
 		}
 	}
-	for id, l := range o.stored {
-		if s, err := lease.Decode(l.set); err != nil || s.Expired(now) {
-			delete(o.stored, id)
+	for k, st := range o.stored {
+		if !now.Before(st.Expires) {
+			delete(o.stored, k)
 		}
 	}
 	for id, k := range o.known {

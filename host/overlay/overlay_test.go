@@ -268,6 +268,48 @@ func TestLeaseSetRoundTrip(t *testing.T) {
 			}
 		}
 	}
+	// The storers keep F's set under its blinded key for this period and
+	// cannot tell it is F's: what they hold and log never shows F's id or
+	// key, nor any of F's gateways' ids.
+	key, err := lease.StorageKey(f.id.ID(), lease.Period(time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gateways []node.ID
+	for _, l := range f.o.mine.set.Leases {
+		gateways = append(gateways, l.GatewayID())
+	}
+	storedAt := 0
+	for _, r := range relays {
+		r.o.mu.Lock()
+		st, ok := r.o.stored[key]
+		var env []byte
+		if ok {
+			env = st.Bytes()
+		}
+		r.o.mu.Unlock()
+		if !ok {
+			continue
+		}
+		storedAt++
+		if bytes.Contains(env, f.id.SigningKey()) || bytes.Contains(env, []byte(f.id.ID())) {
+			t.Errorf("the envelope stored at %s shows F's key or id", r.addr)
+		}
+		for _, g := range gateways {
+			_, pub, _ := node.ParseID(string(g))
+			if bytes.Contains(env, pub) {
+				t.Errorf("the envelope stored at %s shows gateway %s in the clear", r.addr, g.Short())
+			}
+		}
+		for _, l := range r.obs.lines(t) {
+			if ev := l["event"]; (ev == "lease_stored" || ev == "lease_query") && l["key"] != fmt.Sprintf("%x", key) {
+				t.Errorf("%s logged %v under key %v, want the blinded key", r.addr, ev, l["key"])
+			}
+		}
+	}
+	if storedAt == 0 {
+		t.Fatal("no relay stores F's envelope under its blinded key")
+	}
 }
 
 // TestSendWithoutLease: a destination with no lease set gives ErrNoLease
@@ -391,11 +433,11 @@ func debugState(a, f *testNode, relays []*testNode) string {
 		}
 		n.o.mu.Unlock()
 	}
+	key, _ := lease.StorageKey(f.id.ID(), lease.Period(time.Now()))
 	for _, r := range relays {
 		r.o.mu.Lock()
-		if l, ok := r.o.stored[f.id.ID()]; ok {
-			s, _ := lease.Decode(l.set)
-			fmt.Fprintf(&b, "%s stores F's set issued %s; ", r.addr, s.Issued.Format("15:04:05.000"))
+		if st, ok := r.o.stored[key]; ok {
+			fmt.Fprintf(&b, "%s stores F's envelope issued %s; ", r.addr, st.Issued.Format("15:04:05.000"))
 		}
 		r.o.mu.Unlock()
 	}

@@ -577,15 +577,18 @@ func (o *Overlay) lookupAsync(id node.ID) {
 	}
 }
 
-// Resolve finds id's lease set: it asks the nodes closest to id (each query
-// on its own path, the answer on reply blocks), stores the owner's bare
-// record as a peer and returns it.
+// Resolve finds id's lease set: it asks the nodes closest to id's blinded
+// storage key for this period (each query on its own path, the answer on
+// reply blocks), opens the envelope, stores the owner's bare record as a
+// peer and returns it.
 func (o *Overlay) Resolve(ctx context.Context, id node.ID) (*node.Record, error) {
-	_, pub, err := node.ParseID(string(id))
+	now := o.clock.Now()
+	// The set is stored under id's key blinded for this period, at the
+	// nodes closest to that key.
+	key, err := lease.StorageKey(id, lease.Period(now))
 	if err != nil {
 		return nil, fmt.Errorf("overlay: resolve: %w", err)
 	}
-	now := o.clock.Now()
 	dir, err := o.directory(now)
 	if err != nil {
 		return nil, err
@@ -594,7 +597,7 @@ func (o *Overlay) Resolve(ctx context.Context, id node.ID) (*node.Record, error)
 	for k := range dir {
 		ids = append(ids, k)
 	}
-	targets := lease.Closest(id, ids, storers)
+	targets := lease.Closest(lease.StorageID(key), ids, storers)
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("%w: no relay known to ask for %s", router.ErrNoPath, id.Short())
 	}
@@ -613,7 +616,7 @@ func (o *Overlay) Resolve(ctx context.Context, id node.ID) (*node.Record, error)
 	}()
 	var q queryMsg
 	q.nonce = nonce
-	copy(q.target[:], pub)
+	q.target = key
 	var errs []error
 	for _, t := range targets {
 		fwd := new(forwardPath)
