@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/onemfive/onemfive/internal/testnet/ports"
 )
 
 var built struct {
@@ -103,14 +104,15 @@ func TryCLI(tb testing.TB, args ...string) (string, error) {
 	return stdout.String(), nil
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago,
+// below the ephemeral range so that it stays free across a daemon's
+// restart (internal/testnet/ports).
 func FreePort(tb testing.TB) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ps, err := ports.Free(1, false)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ps[0]
 }
 
 // ProcKB returns a field of /proc/PID/status in KiB: "VmRSS" (all resident

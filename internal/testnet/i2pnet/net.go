@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/onemfive/onemfive/internal/testnet/pidfile"
+	"github.com/onemfive/onemfive/internal/testnet/ports"
 	"github.com/onemfive/onemfive/plugins/i2p/i2pd"
 )
 
@@ -465,29 +466,13 @@ func (n *Network) Stop() {
 	}
 }
 
-// FreePorts returns n distinct ports on 127.0.0.1 that were free for both
-// TCP and UDP a moment ago.
+// FreePorts returns n distinct ports on 127.0.0.1 that were free a moment
+// ago for both TCP and UDP, below the ephemeral range so that a restarted
+// router gets its ports back (internal/testnet/ports).
 func FreePorts(n int) ([]int, error) {
-	var closers []func() error
-	defer func() {
-		for _, c := range closers {
-			c()
-		}
-	}()
-	var out []int
-	for len(out) < n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("i2pnet: free port: %w", err)
-		}
-		closers = append(closers, l.Close)
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			continue
-		}
-		closers = append(closers, u.Close)
-		out = append(out, port)
+	ps, err := ports.Free(n, true)
+	if err != nil {
+		return nil, fmt.Errorf("i2pnet: %w", err)
 	}
-	return out, nil
+	return ps, nil
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/onemfive/onemfive/internal/testnet/pidfile"
+	"github.com/onemfive/onemfive/internal/testnet/ports"
 )
 
 // Options configure Start. The zero value is a network of one authority
@@ -473,20 +473,9 @@ func (n *Network) waitBridgeLine(ctx context.Context, dir string, port int, fp s
 // freePorts returns n distinct TCP ports on 127.0.0.1 that were free a
 // moment ago.
 func freePorts(n int) ([]int, error) {
-	var lns []net.Listener
-	defer func() {
-		for _, l := range lns {
-			l.Close()
-		}
-	}()
-	var out []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("tornet: free port: %w", err)
-		}
-		lns = append(lns, l)
-		out = append(out, l.Addr().(*net.TCPAddr).Port)
+	ps, err := ports.Free(n, false)
+	if err != nil {
+		return nil, fmt.Errorf("tornet: %w", err)
 	}
-	return out, nil
+	return ps, nil
 }
