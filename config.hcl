@@ -56,6 +56,21 @@ api {
   listen = "127.0.0.1:2018"
 }
 
+# The web proxy: point applications at it (HTTP_PROXY and HTTPS_PROXY, a
+# browser's proxy setting, `curl -x`) and their web requests are routed by
+# the ManCon policy's web rules: .onion and everything else over Tor, .i2p
+# over I2P, at the levels whose rules the proxy can carry itself (LOW and
+# MEDIUM in the default policy; HIGH and up go through a peer that fetches,
+# which is not built yet, so the proxy answers 502 with the reason). The
+# proxy password is the API token (api.cookie in the data dir); a user name
+# that names a level (e.g. LOW) asks for that level, never below the node's.
+#   curl -x "http://LOW:$(cat ~/.onemfive/api.cookie)@127.0.0.1:2019" http://example.onion/
+# Loopback only. Without a web block there is no proxy.
+web {
+  listen = "127.0.0.1:2019"
+  # dial_timeout = "60s"  # per route tried
+}
+
 # The onion layer. This node relays other nodes' onion packets (every one
 # 2048 bytes on every link) and sends its own messages over onion paths when
 # the ManCon policy asks for hops, so that no relay learns both who sends and

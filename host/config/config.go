@@ -45,6 +45,19 @@ type Config struct {
 	Plugins []Plugin
 	// Onion configures the onion layer (host/overlay).
 	Onion Onion
+	// Web configures the web proxy (host/web).
+	Web Web
+}
+
+// Web configures the local web proxy through which applications make web
+// requests routed by the ManCon policy.
+type Web struct {
+	// Listen is the proxy's loopback host:port; empty means no proxy (the
+	// shipped config.hcl sets 127.0.0.1:2019).
+	Listen string
+	// DialTimeout bounds each route's attempt; 0 means host/web's default
+	// (60 s).
+	DialTimeout time.Duration
 }
 
 // Onion configures the host's onion layer.
@@ -210,6 +223,7 @@ func Parse(src []byte, filename string, overrides Overrides) (*Config, error) {
 		API:      API{Listen: DefaultListen, AllowRemote: fc.allowRemote},
 		Plugins:  fc.plugins,
 		Onion:    fc.onion,
+		Web:      fc.web,
 	}
 	if cfg.Onion.ObserveLog != "" {
 		cfg.Onion.ObserveLog = absUnder(baseDir, cfg.Onion.ObserveLog)

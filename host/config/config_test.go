@@ -50,6 +50,11 @@ func TestErrorsCarryPositions(t *testing.T) {
 		{"onion bad guard", "onion {\n  guards = [\"nope\"]\n}\n", []string{"t.hcl:2:12:", "is not a node id"}},
 		{"onion bad lifetime", "onion {\n  lease_lifetime = \"5s\"\n}\n", []string{"t.hcl:2:20:", "outside 30s..24h"}},
 		{"onion duplicate", "onion {}\nonion {}\n", []string{"t.hcl:2:1:", "already defined at t.hcl:1:1"}},
+		{"web non-loopback listen", "web {\n  listen = \"0.0.0.0:2019\"\n}\n", []string{"t.hcl:2:12:", "Invalid web.listen", "not a loopback address"}},
+		{"web remote not allowable", "api {\n  allow_remote = true\n}\nweb {\n  listen = \"10.0.0.1:2019\"\n}\n", []string{"t.hcl:5:12:", "Invalid web.listen"}},
+		{"web bad timeout", "web {\n  dial_timeout = \"1h\"\n}\n", []string{"t.hcl:2:18:", "outside 1s..10m"}},
+		{"web unknown key", "web {\n  port = 2019\n}\n", []string{"t.hcl:2:3:", `"port"`}},
+		{"web duplicate", "web {}\nweb {}\n", []string{"t.hcl:2:1:", "already defined at t.hcl:1:1"}},
 		{"listen remote allowed bad port", "api {\n  allow_remote = true\n  listen = \"[::]:99999\"\n}\n", []string{"t.hcl:3:12:", "not a number"}},
 	}
 	for _, tc := range cases {
@@ -139,7 +144,7 @@ func TestShippedConfig(t *testing.T) {
 	if c.PluginDir != filepath.Join(filepath.Dir(exe), "plugins") {
 		t.Errorf("PluginDir = %q", c.PluginDir)
 	}
-	if c.ManCon != envelope.HIGH || c.LogLevel != "info" || c.API.Listen != "127.0.0.1:2018" || c.API.AllowRemote {
+	if c.ManCon != envelope.HIGH || c.LogLevel != "info" || c.API.Listen != "127.0.0.1:2018" || c.API.AllowRemote || c.Web.Listen != "127.0.0.1:2019" {
 		t.Errorf("config = %+v", c)
 	}
 	p, ok := c.Plugin("direct")

@@ -25,6 +25,7 @@ type fileConfig struct {
 	policies           []string
 	plugins            []Plugin
 	onion              Onion
+	web                Web
 }
 
 var rootSchema = &hcl.BodySchema{
@@ -38,6 +39,7 @@ var rootSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "api"},
 		{Type: "onion"},
+		{Type: "web"},
 		{Type: "plugin", LabelNames: []string{"name"}},
 	},
 }
@@ -52,6 +54,13 @@ var onionSchema = &hcl.BodySchema{
 		{Name: "observe_log"},
 		{Name: "fallback_direct"},
 		{Name: "probe_interval"},
+	},
+}
+
+var webSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "listen"},
+		{Name: "dial_timeout"},
 	},
 }
 
@@ -124,7 +133,7 @@ func decodeFile(src []byte, filename string) (*fileConfig, hcl.Diagnostics) {
 		}
 	}
 
-	var apiDef, onionDef *hcl.Range
+	var apiDef, onionDef, webDef *hcl.Range
 	names := map[string]hcl.Range{}
 	for _, blk := range content.Blocks {
 		switch blk.Type {
@@ -140,6 +149,18 @@ func decodeFile(src []byte, filename string) (*fileConfig, hcl.Diagnostics) {
 			}
 			onionDef = blk.DefRange.Ptr()
 			diags = append(diags, decodeOnion(blk, &fc.onion)...)
+		case "web":
+			if webDef != nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Duplicate web block",
+					Detail:   fmt.Sprintf("The web block was already defined at %s.", posString(*webDef)),
+					Subject:  blk.DefRange.Ptr(),
+				})
+				continue
+			}
+			webDef = blk.DefRange.Ptr()
+			diags = append(diags, decodeWeb(blk, &fc.web)...)
 		case "api":
 			if apiDef != nil {
 				diags = append(diags, &hcl.Diagnostic{
@@ -179,6 +200,38 @@ func decodeFile(src []byte, filename string) (*fileConfig, hcl.Diagnostics) {
 		}
 	}
 	return fc, diags
+}
+
+func decodeWeb(blk *hcl.Block, w *Web) hcl.Diagnostics {
+	content, diags := blk.Body.Content(webSchema)
+	if a := content.Attributes["listen"]; a != nil {
+		s, d := stringAttr(a)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			// The proxy is for local applications only, like the API.
+			if err := checkListen(s, false); err != nil {
+				diags = append(diags, attrError(a, "Invalid web.listen", err.Error()))
+			} else {
+				w.Listen = s
+			}
+		}
+	}
+	if a := content.Attributes["dial_timeout"]; a != nil {
+		s, d := stringAttr(a)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			v, err := time.ParseDuration(s)
+			switch {
+			case err != nil:
+				diags = append(diags, attrError(a, "Invalid web.dial_timeout", fmt.Sprintf("%q is not a duration such as \"60s\".", s)))
+			case v < time.Second || v > 10*time.Minute:
+				diags = append(diags, attrError(a, "Invalid web.dial_timeout", fmt.Sprintf("%s is outside 1s..10m.", v)))
+			default:
+				w.DialTimeout = v
+			}
+		}
+	}
+	return diags
 }
 
 func decodeAPI(blk *hcl.Block, fc *fileConfig) hcl.Diagnostics {

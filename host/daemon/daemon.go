@@ -24,6 +24,7 @@ import (
 	"github.com/onemfive/onemfive/host/overlay"
 	"github.com/onemfive/onemfive/host/store"
 	"github.com/onemfive/onemfive/host/supervisor"
+	"github.com/onemfive/onemfive/host/web"
 	"github.com/onemfive/onemfive/registry"
 	"github.com/onemfive/onemfive/sdk/client"
 	"github.com/onemfive/onemfive/sdk/envelope"
@@ -68,6 +69,9 @@ type Daemon struct {
 	sup      *supervisor.Supervisor
 	api      *api.Server
 	apiAddr  string
+	token    string     // the API token, also the web proxy's password
+	web      *web.Proxy // nil without a web block
+	webAddr  string
 
 	runCancel    context.CancelFunc
 	policyCancel context.CancelFunc
@@ -104,6 +108,7 @@ func New(cfg *config.Config, opt Options, log hclog.Logger) *Daemon {
 		{"courier", d.startCourier, d.stopCourier},
 		{"plugins", d.startPlugins, d.stopPlugins},
 		{"api", d.startAPI, d.stopAPI},
+		{"web", d.startWeb, d.stopWeb},
 	}}
 	return d
 }
@@ -269,6 +274,7 @@ func (d *Daemon) startAPI(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("api: listen %s: %w", d.cfg.API.Listen, err)
 	}
+	d.token = token
 	d.api = &api.Server{Backend: backend{d}, Token: token, DataDir: d.cfg.DataDir, Logger: d.log.Named("api")}
 	d.apiAddr = ln.Addr().String()
 	go func() {

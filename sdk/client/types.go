@@ -22,6 +22,8 @@ type Status struct {
 	Version         string         `json:"version"`
 	// Onion is the onion layer's state; nil when it is disabled.
 	Onion *OnionStatus `json:"onion,omitempty"`
+	// WebProxy is the web proxy's address (host:port), "" without one.
+	WebProxy string `json:"web_proxy,omitempty"`
 }
 
 // OnionStatus is what the onion layer has done since the daemon started.

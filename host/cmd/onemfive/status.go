@@ -56,6 +56,9 @@ func printStatus(w io.Writer, st client.Status, now time.Time) {
 	}
 	fmt.Fprintf(tw, "outbox\t%d\n", st.Outbox)
 	fmt.Fprintf(tw, "inbox seq\t%d\n", st.InboxLastSeq)
+	if st.WebProxy != "" {
+		fmt.Fprintf(tw, "web proxy\thttp://%s (password: the API token)\n", st.WebProxy)
+	}
 	if o := st.Onion; o != nil {
 		line := fmt.Sprintf("%d received, %d relayed, %d delivered, %d held", o.Received, o.Forwarded, o.Delivered, o.Held)
 		var drops uint64

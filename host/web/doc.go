@@ -1,0 +1,24 @@
+// Package web is the daemon's front end for web requests: an HTTP proxy on
+// loopback that any application can use (HTTP_PROXY / HTTPS_PROXY, a
+// browser's proxy setting, curl -x). Each request is routed by the ManCon
+// policy's web plan for its host: the plan's routes are tried in order,
+// each by opening a stream over that route's network (Tor, I2P, ...)
+// through the network's transport plugin; the first that connects carries
+// the request. When every route fails the plan's on_failure decides: a
+// "site down" answer (502) that says which routes were tried and why.
+//
+// Two request forms are served: CONNECT host:port (a byte tunnel, used for
+// HTTPS, whose TLS runs end to end between the application and the site)
+// and plain HTTP requests with an absolute URL, which the proxy forwards.
+//
+// Access needs the daemon's API token as the proxy password (Basic
+// Proxy-Authorization; any user name). The user name, or the
+// X-Onemfive-ManCon request header, may name a ManCon level for the
+// request; the effective level is never below the node's (policies.Evaluate).
+//
+// Routes the proxy cannot carry yet are skipped with the reason in the
+// answer: routes through a relay peer (via { peer_has ... }, the HIGH and
+// higher levels of the default policy) and routes that ask for onion hops
+// before the network hop. Those are where a onemfive peer fetches on the
+// requester's behalf; relaying web requests through peers is not built.
+package web
