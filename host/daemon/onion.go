@@ -48,7 +48,7 @@ func (d *Daemon) startOverlay(ctx context.Context) error {
 			}
 			return d.sup.Addresses()
 		},
-		Replay: store.NewReplayCache(d.store), Queue: store.NewMixQueue(d.store),
+		Replay: store.NewReplayCache(d.store), Queue: store.NewMixQueue(d.store), ReplyKeys: store.NewReplyKeys(d.store),
 		Deliver: func(ctx context.Context, handle string, sealed []byte) error {
 			return d.courier.HandlePacket(ctx, onionNetwork, transport.Packet{Addr: handle, Data: sealed})
 		},

@@ -39,6 +39,17 @@ func (d deliverer) Deliver(ctx context.Context, dl relay.Delivery) error {
 			}
 		}
 		o.mu.Unlock()
+		if o.replies != nil {
+			// Used now: gone from the store too. A block made before a
+			// restart is only there.
+			se, err := o.replies.take(dl.SURBID, o.clock.Now())
+			if !ok && err == nil {
+				e, ok = se, true
+				o.mu.Lock()
+				o.credit(e.route)
+				o.mu.Unlock()
+			}
+		}
 		if !ok {
 			return fmt.Errorf("%w: reply on unknown or used reply block %x", ErrMalformed, dl.SURBID[:4])
 		}

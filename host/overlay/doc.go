@@ -59,10 +59,12 @@
 //
 // Mix keys rotate per epoch and are sealed at rest under a key derived from
 // the node key (keys.go); a replayed packet is dropped after a restart too
-// (host/relay). Reply-block keys and lease caches are in memory: after a
-// restart, replies on old blocks are lost (the courier retransmits) and the
-// lease set is republished. Storers learn whose lease set they hold (the
-// owner's id, not where it is), as I2P's floodfills do; blinding the storage
-// key is future work. The lookup asks the closest nodes this node knows, one
-// round, not an iterative Kademlia walk.
+// (host/relay). Reply-block keys are sealed the same way and kept in the
+// store (Config.ReplyKeys, replykeys.go; written without fsync, so a crash
+// can lose the newest), so replies on blocks made before a restart, a
+// lease set's included, still open; lease caches are in memory and the
+// lease set is republished after a restart. Storers hold a lease set sealed
+// under the owner's blinded key: they learn neither whose it is nor its
+// gateways. The lookup asks the closest nodes this node knows, one round,
+// not an iterative Kademlia walk.
 package overlay

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onemfive/onemfive/host/node"
 	"github.com/onemfive/onemfive/host/onion"
 )
 
@@ -181,6 +182,34 @@ func FuzzReadLease(f *testing.F) {
 		again, err := appendLease(nil, l)
 		if err != nil || !bytes.Equal(again, b) {
 			t.Fatalf("lease message re-encodes to %x (%v), want %x", again, err, b)
+		}
+	})
+}
+
+// FuzzDecodeReplyEntry: a stored reply-block entry, once it opened.
+func FuzzDecodeReplyEntry(f *testing.F) {
+	id, err := node.NewIdentity()
+	if err != nil {
+		f.Fatal(err)
+	}
+	_, keys, err := onion.NewSURB(rand.Reader, []onion.Hop{{Key: id.BoxKey().PublicKey()}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	b, err := encodeReplyEntry(surbEntry{keys: keys, lease: true, peer: id.ID(), route: []node.ID{id.ID(), "r"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte{replyEntryVersion, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := decodeReplyEntry(b)
+		if err != nil {
+			return
+		}
+		again, err := encodeReplyEntry(e)
+		if err != nil || !bytes.Equal(again, b) {
+			t.Fatalf("entry re-encodes to %x (%v), want %x", again, err, b)
 		}
 	})
 }

@@ -97,6 +97,9 @@ type Config struct {
 	// handled and per lease it stored or answered (test mode).
 	Observe io.Writer
 	Logger  hclog.Logger
+	// ReplyKeys, when set, keeps reply-block keys across restarts
+	// (replykeys.go); nil keeps them in memory only.
+	ReplyKeys ReplyKeyStore
 	// Rand defaults to crypto/rand.
 	Rand io.Reader
 	// Clock defaults to the system clock.
@@ -151,8 +154,10 @@ type Overlay struct {
 	clock relay.Clock
 	ring  mixkey.Ring
 	keys  *keyStore
-	proc  *relay.Processor
-	obsMu sync.Mutex
+	// replies persists reply-block keys; nil without Config.ReplyKeys.
+	replies *replyKeys
+	proc    *relay.Processor
+	obsMu   sync.Mutex
 
 	mu       sync.Mutex
 	surbKeys map[[onion.SURBIDSize]byte]surbEntry
@@ -268,6 +273,9 @@ func New(cfg Config) (*Overlay, error) {
 		o.clock = relay.SystemClock
 	}
 	o.keys = newKeyStore(cfg.Store, cfg.Identity, o.rand)
+	if cfg.ReplyKeys != nil {
+		o.replies = newReplyKeys(cfg.ReplyKeys, cfg.Identity, o.rand)
+	}
 	if err := o.loadGuard(); err != nil {
 		return nil, fmt.Errorf("overlay: guard: %w", err)
 	}
@@ -394,6 +402,11 @@ func (o *Overlay) Run(ctx context.Context) {
 			}
 		}
 		o.sweep(now)
+		if o.replies != nil {
+			if _, err := o.replies.st.Prune(now); err != nil {
+				o.log.Warn("prune stored reply keys", "error", err)
+			}
+		}
 		o.expireProbes(now)
 		select {
 		case <-ctx.Done():

@@ -67,6 +67,7 @@ type testNode struct {
 	o    *Overlay
 	obs  *syncBuffer
 	got  chan delivered
+	stop func() // stops the current overlay
 }
 
 type delivered struct {
@@ -112,8 +113,20 @@ func newTestNode(t testing.TB, net *memNet, addr string, cfg Config) *testNode {
 	}
 	t.Cleanup(func() { st.Close() })
 	n := &testNode{addr: addr, id: id, st: st, obs: new(syncBuffer), got: make(chan delivered, 64)}
-	cfg.Identity, cfg.Store, cfg.Net = id, st, nodeNet{m: net, self: addr}
-	cfg.Replay, cfg.Queue = store.NewReplayCache(st), store.NewMixQueue(st)
+	n.stop = n.start(t, net, cfg)
+	net.mu.Lock()
+	net.nodes[addr] = n
+	net.mu.Unlock()
+	return n
+}
+
+// start runs a new overlay for n (its identity and store) and returns a
+// function that stops it.
+func (n *testNode) start(t testing.TB, net *memNet, cfg Config) (stop func()) {
+	t.Helper()
+	cfg.Identity, cfg.Store, cfg.Net = n.id, n.st, nodeNet{m: net, self: n.addr}
+	cfg.Replay, cfg.Queue = store.NewReplayCache(n.st), store.NewMixQueue(n.st)
+	cfg.ReplyKeys = store.NewReplyKeys(n.st)
 	cfg.Observe = n.obs
 	if cfg.ProbeInterval == 0 {
 		cfg.ProbeInterval = 300 * time.Millisecond
@@ -122,20 +135,28 @@ func newTestNode(t testing.TB, net *memNet, addr string, cfg Config) *testNode {
 		n.got <- delivered{handle, bytes.Clone(sealed)}
 		return nil
 	}
-	if n.o, err = New(cfg); err != nil {
+	o, err := New(cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(n.o.Close) // before the store closes (cleanups run in reverse)
-	t.Cleanup(net.wg.Wait)
+	net.mu.Lock()
+	n.o = o
+	net.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); n.o.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	go func() { defer close(done); o.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			o.Close()
+		})
+	}
+	t.Cleanup(stop) // before the store closes (cleanups run in reverse)
+	t.Cleanup(net.wg.Wait)
 	t.Cleanup(func() { net.mu.Lock(); net.stopped = true; net.mu.Unlock() })
-	net.mu.Lock()
-	net.nodes[addr] = n
-	net.mu.Unlock()
-	return n
+	return stop
 }
 
 func (n *testNode) record(t testing.TB) []byte {
@@ -309,6 +330,66 @@ func TestLeaseSetRoundTrip(t *testing.T) {
 	}
 	if storedAt == 0 {
 		t.Fatal("no relay stores F's envelope under its blinded key")
+	}
+}
+
+// TestReplyKeysSurviveRestart: F publishes its lease set, then restarts
+// (a new overlay on the same identity and store, publishing nothing new).
+// A, which knows only F's id, finds the set F published before the restart
+// and sends on its reply blocks: F opens the message with the keys it kept
+// in its store.
+func TestReplyKeysSurviveRestart(t *testing.T) {
+	net := &memNet{nodes: map[string]*testNode{}, down: map[string]bool{}}
+	var relays []*testNode
+	for i := range 5 {
+		relays = append(relays, newTestNode(t, net, fmt.Sprintf("r%d", i), Config{}))
+	}
+	a := newTestNode(t, net, "a", Config{Guards: []node.ID{relays[0].id.ID()}, ClientOnly: true})
+	fcfg := Config{Guards: []node.ID{relays[1].id.ID()}, Publish: true, ClientOnly: true}
+	f := newTestNode(t, net, "f", fcfg)
+	all := append([]*testNode{a, f}, relays...)
+	for _, r := range relays {
+		for _, x := range all {
+			if x != r {
+				introduce(t, r, x)
+			}
+		}
+		introduce(t, a, r)
+		introduce(t, f, r)
+	}
+	ctx := t.Context()
+	if err := f.o.publish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	net.wg.Wait()
+	keys := store.NewReplyKeys(f.st)
+	kept, err := keys.Len()
+	if err != nil || kept == 0 {
+		t.Fatalf("F keeps %d reply keys in its store (%v)", kept, err)
+	}
+
+	f.stop()
+	fcfg.Publish = false // the senders must use the set from before the restart
+	f.stop = f.start(t, net, fcfg)
+	if n := len(f.o.surbKeys); n != 0 {
+		t.Fatalf("the restarted overlay has %d reply keys in memory", n)
+	}
+
+	ctx2, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := a.o.Resolve(ctx2, f.id.ID()); err != nil {
+		t.Fatal(err)
+	}
+	msg := bytes.Repeat([]byte("after the restart "), 100) // two fragments
+	if err := a.o.Send(ctx, string(f.id.ID()), msg, Params{Hops: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if d := f.wait(t, "A to the restarted F"); !bytes.Equal(d.data, msg) {
+		t.Fatalf("F got %d bytes, want %d", len(d.data), len(msg))
+	}
+	left, err := keys.Len()
+	if err != nil || left >= kept {
+		t.Fatalf("F's store holds %d reply keys after the message, had %d (%v): used keys must go", left, kept, err)
 	}
 }
 

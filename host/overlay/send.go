@@ -243,9 +243,15 @@ func (o *Overlay) replyBlocks(dir map[node.ID]relayInfo, n int, first *router.Ca
 		for i, c := range route {
 			ids[i] = c.ID
 		}
-		o.surbKeys[keys.ID] = surbEntry{keys: keys, expires: o.clock.Now().Add(ttl + surbGrace), lease: lease, peer: peer,
-			route: ids, fwd: fwd}
+		e := surbEntry{keys: keys, expires: o.clock.Now().Add(ttl + surbGrace), lease: lease, peer: peer, route: ids, fwd: fwd}
+		o.surbKeys[keys.ID] = e
 		o.mu.Unlock()
+		if o.replies != nil {
+			if err := o.replies.save(e); err != nil {
+				// The block still works while this process runs.
+				o.log.Warn("reply key not kept across restarts", "error", err)
+			}
+		}
 		out = append(out, s)
 	}
 	return out, nil
