@@ -146,7 +146,13 @@ func (c *Courier) Nudge() {
 
 // RetryNow makes the queued envelopes for dest due at once, whatever their
 // backoff (a new route to dest appeared), and wakes the sender loop.
-func (c *Courier) RetryNow(dest node.ID) {
+func (c *Courier) RetryNow(dest node.ID) { c.retry(func(o store.Outgoing) bool { return o.Dest == string(dest) }) }
+
+// RetryAll makes every queued envelope due now: the routes changed (a
+// relay was found down), so those sent on the old ones may be lost.
+func (c *Courier) RetryAll() { c.retry(func(store.Outgoing) bool { return true }) }
+
+func (c *Courier) retry(match func(store.Outgoing) bool) {
 	now := c.opt.Now()
 	queued, err := c.st.Due(now.Add(100*365*24*time.Hour), 4096)
 	if err != nil {
@@ -155,7 +161,7 @@ func (c *Courier) RetryNow(dest node.ID) {
 	}
 	n := 0
 	for _, o := range queued {
-		if o.Dest == string(dest) && o.NextAttempt.After(now) {
+		if match(o) && o.NextAttempt.After(now) {
 			if err := c.st.Reschedule(o.ID, now, o.Attempts); err != nil {
 				c.log.Warn("retry now", "id", o.ID, "error", err)
 				continue
@@ -164,7 +170,7 @@ func (c *Courier) RetryNow(dest node.ID) {
 		}
 	}
 	if n > 0 {
-		c.log.Debug("envelopes retried at once", "dest", dest.Short(), "count", n)
+		c.log.Debug("envelopes retried at once", "count", n)
 		c.Nudge()
 	}
 }

@@ -316,4 +316,9 @@ func TestRetryNow(t *testing.T) {
 	if len(due) != 1 || due[0].Dest != string(b.id.ID()) {
 		t.Fatalf("due after RetryNow(b): %+v", due)
 	}
+	// RetryAll: every one, whatever its destination.
+	a.c.RetryAll()
+	if due, _ := a.st.Due(clk.now(), 10); len(due) != 2 {
+		t.Fatalf("%d due after RetryAll, want 2", len(due))
+	}
 }

@@ -65,6 +65,11 @@ func (d *Daemon) startOverlay(ctx context.Context) error {
 				d.courier.RetryNow(id)
 			}
 		},
+		Suspected: func() {
+			if d.courier != nil {
+				d.courier.RetryAll()
+			}
+		},
 		Guards: guards, AutoGuard: true, Publish: oc.Publish, ClientOnly: oc.ClientOnly, LeaseLifetime: oc.LeaseLifetime,
 		ProbeInterval: oc.ProbeInterval,
 		Observe:       obs, Logger: d.log.Named("onion"),

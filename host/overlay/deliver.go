@@ -158,15 +158,17 @@ func (o *Overlay) handleMessage(ctx context.Context, b []byte, peer node.ID) err
 		o.mu.Unlock()
 		ok = ok && st.Current(now)
 		o.observe(map[string]any{"event": "lease_query", "key": hex.EncodeToString(m.query.target[:]), "found": ok})
-		r := replyMsg{nonce: m.query.nonce, found: ok}
-		if ok {
-			r.env = st.Bytes()
-		}
-		reply, err := r.encode()
+		dir, err := o.directory(now)
 		if err != nil {
 			return err
 		}
-		dir, err := o.directory(now)
+		r := replyMsg{nonce: m.query.nonce, found: ok}
+		if ok {
+			r.env = st.Bytes()
+		} else {
+			r.closer = o.closerRecords(dir, m.query.target)
+		}
+		reply, err := r.encode()
 		if err != nil {
 			return err
 		}
@@ -189,7 +191,7 @@ func (o *Overlay) handleMessage(ctx context.Context, b []byte, peer node.ID) err
 		}
 		if !m.reply.found {
 			select {
-			case lk.miss <- false:
+			case lk.miss <- miss{closer: m.reply.closer}:
 			default:
 			}
 			return nil
@@ -208,6 +210,15 @@ func (o *Overlay) handleMessage(ctx context.Context, b []byte, peer node.ID) err
 				return fmt.Errorf("overlay: store %s: %w", rec.ID.Short(), err)
 			}
 		}
+		// The gateways' records, for paths to gateways this node never met;
+		// only records of the set's own gateways are taken.
+		var gwRecs [][]byte
+		for _, g := range inner.gateways {
+			if r, err := node.DecodeRecord(g); err == nil && slices.ContainsFunc(set.Leases, func(l lease.Lease) bool { return l.GatewayID() == r.ID }) {
+				gwRecs = append(gwRecs, g)
+			}
+		}
+		o.learn(gwRecs, rec.ID)
 		// Interleave gateways so consecutive fragments use different ones,
 		// leaving out blocks this node already used.
 		k := &knownLease{set: set}
@@ -223,7 +234,7 @@ func (o *Overlay) handleMessage(ctx context.Context, b []byte, peer node.ID) err
 			// Resolve gives up once every storer said so.
 			o.mu.Unlock()
 			select {
-			case lk.miss <- true:
+			case lk.miss <- miss{used: true}:
 			default:
 			}
 			return nil
@@ -375,7 +386,15 @@ func (o *Overlay) publish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	plain, err := appendLease(nil, leaseMsg{record: bare, set: setBytes})
+	// The gateways' records go inside, sealed with the set: a sender may
+	// never have met them.
+	var gwRecs [][]byte
+	for _, g := range gws {
+		if raw, err := o.cfg.Store.Peer(string(g.ID)); err == nil {
+			gwRecs = append(gwRecs, raw)
+		}
+	}
+	plain, err := appendLease(nil, leaseMsg{record: bare, set: setBytes, gateways: gwRecs})
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,11 @@ import (
 //	data:        'D' | surbs (1) { SURB } | sealed courier packet
 //	lease store: 'S' | envelope
 //	lease query: 'Q' | nonce (8) | storage key (32) | surbs (1) { SURB }
-//	lease reply: 'R' | nonce (8) | found (1) [ | envelope ]
+//	lease reply: 'R' | nonce (8) | found=1 (1) | envelope
+//	             'R' | nonce (8) | found=0 (1) | count (1) { len (2) | peer record }
+//
+// A not-found reply names the peers the storer knows closest to the key
+// (full records: relays are public), so the asker can walk closer.
 //
 // An envelope (host/lease: Seal, DecodeStored) holds the owner's lease
 // message, 'record len (2) | owner record | lease set', encrypted and
@@ -182,29 +186,74 @@ func (m dataMsg) encode() ([]byte, error) {
 }
 
 // leaseMsg is what a lease envelope holds: the owner's bare record (its
-// keys, no addresses) and its signed lease set.
+// keys, no addresses), its signed lease set and the peer records of its
+// gateways, so that a sender that never met them can build paths to them:
+//
+//	record len (2) | record | set len (2) | set | count (1) { len (2) | gateway record }
 type leaseMsg struct {
 	record, set []byte
+	gateways    [][]byte
 }
 
+// maxGatewayRecords bounds the gateway records in a lease message.
+const maxGatewayRecords = 16
+
 func appendLease(b []byte, m leaseMsg) ([]byte, error) {
-	if len(m.record) == 0 || len(m.record) > 0xffff || len(m.set) == 0 {
-		return nil, fmt.Errorf("overlay: lease message: record %d bytes, set %d bytes", len(m.record), len(m.set))
+	if len(m.record) == 0 || len(m.record) > 0xffff || len(m.set) == 0 || len(m.set) > 0xffff || len(m.gateways) > maxGatewayRecords {
+		return nil, fmt.Errorf("overlay: lease message: record %d bytes, set %d bytes, %d gateway records", len(m.record), len(m.set), len(m.gateways))
 	}
 	b = binary.BigEndian.AppendUint16(b, uint16(len(m.record)))
 	b = append(b, m.record...)
-	return append(b, m.set...), nil
+	b = binary.BigEndian.AppendUint16(b, uint16(len(m.set)))
+	b = append(b, m.set...)
+	b = append(b, byte(len(m.gateways)))
+	for _, g := range m.gateways {
+		if len(g) == 0 || len(g) > 0xffff {
+			return nil, fmt.Errorf("overlay: lease message: gateway record of %d bytes", len(g))
+		}
+		b = binary.BigEndian.AppendUint16(b, uint16(len(g)))
+		b = append(b, g...)
+	}
+	return b, nil
 }
 
 func readLease(b []byte) (leaseMsg, error) {
-	if len(b) < 2 {
-		return leaseMsg{}, malformed("lease: record length missing")
+	var m leaseMsg
+	field := func(what string) ([]byte, error) {
+		if len(b) < 2 {
+			return nil, malformed("lease: %s length missing", what)
+		}
+		l := int(binary.BigEndian.Uint16(b))
+		if l == 0 || len(b) < 2+l {
+			return nil, malformed("lease: %s of %d bytes in %d", what, l, len(b)-2)
+		}
+		f := b[2 : 2+l]
+		b = b[2+l:]
+		return f, nil
 	}
-	l := int(binary.BigEndian.Uint16(b))
-	if l == 0 || len(b) < 2+l+1 {
-		return leaseMsg{}, malformed("lease: record of %d bytes in %d", l, len(b)-2)
+	var err error
+	if m.record, err = field("record"); err != nil {
+		return m, err
 	}
-	return leaseMsg{record: b[2 : 2+l], set: b[2+l:]}, nil
+	if m.set, err = field("set"); err != nil {
+		return m, err
+	}
+	if len(b) < 1 || int(b[0]) > maxGatewayRecords {
+		return m, malformed("lease: gateway record count missing or over %d", maxGatewayRecords)
+	}
+	n := int(b[0])
+	b = b[1:]
+	for range n {
+		g, err := field("gateway record")
+		if err != nil {
+			return m, err
+		}
+		m.gateways = append(m.gateways, g)
+	}
+	if len(b) != 0 {
+		return m, malformed("lease: %d trailing bytes", len(b))
+	}
+	return m, nil
 }
 
 // queryMsg asks for the envelope stored under target, a storage key; the
@@ -222,18 +271,34 @@ func (m queryMsg) encode() ([]byte, error) {
 	return appendSURBs(b, m.surbs)
 }
 
-// replyMsg answers a query with the envelope found, if any.
+// replyMsg answers a query with the envelope found or, failing that,
+// records of peers closer to the key.
 type replyMsg struct {
-	nonce uint64
-	found bool
-	env   []byte
+	nonce  uint64
+	found  bool
+	env    []byte
+	closer [][]byte
 }
+
+// maxCloser bounds the records in a not-found reply.
+const maxCloser = 8
 
 func (m replyMsg) encode() ([]byte, error) {
 	b := []byte{msgLeaseReply}
 	b = binary.BigEndian.AppendUint64(b, m.nonce)
 	if !m.found {
-		return append(b, 0), nil
+		if len(m.closer) > maxCloser {
+			return nil, fmt.Errorf("overlay: lease reply: %d closer records, limit %d", len(m.closer), maxCloser)
+		}
+		b = append(b, 0, byte(len(m.closer)))
+		for _, r := range m.closer {
+			if len(r) == 0 || len(r) > 0xffff {
+				return nil, fmt.Errorf("overlay: lease reply: record of %d bytes", len(r))
+			}
+			b = binary.BigEndian.AppendUint16(b, uint16(len(r)))
+			b = append(b, r...)
+		}
+		return b, nil
 	}
 	if len(m.env) == 0 {
 		return nil, errors.New("overlay: lease reply: empty envelope")
@@ -293,8 +358,28 @@ func decodeMessage(b []byte) (message, error) {
 		r := &replyMsg{nonce: binary.BigEndian.Uint64(p)}
 		switch p[8] {
 		case 0:
-			if len(p) != 9 {
-				return m, malformed("not-found reply with %d trailing bytes", len(p)-9)
+			rest := p[9:]
+			if len(rest) == 0 {
+				return m, malformed("not-found reply without a record count")
+			}
+			n := int(rest[0])
+			if n > maxCloser {
+				return m, malformed("not-found reply with %d records, limit %d", n, maxCloser)
+			}
+			rest = rest[1:]
+			for range n {
+				if len(rest) < 2 {
+					return m, malformed("not-found reply: record length missing")
+				}
+				l := int(binary.BigEndian.Uint16(rest))
+				if l == 0 || len(rest) < 2+l {
+					return m, malformed("not-found reply: record of %d bytes in %d", l, len(rest)-2)
+				}
+				r.closer = append(r.closer, rest[2:2+l])
+				rest = rest[2+l:]
+			}
+			if len(rest) != 0 {
+				return m, malformed("not-found reply with %d trailing bytes", len(rest))
 			}
 		case 1:
 			if len(p) == 9 {

@@ -104,8 +104,15 @@ func TestMessageRoundTrip(t *testing.T) {
 		t.Fatalf("reply: %+v %v", m, err)
 	}
 	nf, _ := replyMsg{nonce: 7}.encode()
-	if m, err := decodeMessage(nf); err != nil || m.reply == nil || m.reply.found {
+	if m, err := decodeMessage(nf); err != nil || m.reply == nil || m.reply.found || len(m.reply.closer) != 0 {
 		t.Fatalf("not found: %+v %v", m, err)
+	}
+	nfc, _ := replyMsg{nonce: 8, closer: [][]byte{[]byte("rec1"), []byte("record two")}}.encode()
+	if m, err := decodeMessage(nfc); err != nil || m.reply == nil || m.reply.found || len(m.reply.closer) != 2 || string(m.reply.closer[1]) != "record two" {
+		t.Fatalf("not found with closer records: %+v %v", m, err)
+	}
+	if _, err := (replyMsg{closer: make([][]byte, maxCloser+1)}).encode(); err == nil {
+		t.Error("encoded more closer records than the limit")
 	}
 	st := append([]byte{msgLeaseStore}, "envelope"...)
 	if m, err := decodeMessage(st); err != nil || m.store == nil || string(m.store) != "envelope" {
@@ -115,7 +122,9 @@ func TestMessageRoundTrip(t *testing.T) {
 	if s2, inner, err := decodeGateway(g); err != nil || *s2 != *s || string(inner) != "inner" {
 		t.Fatalf("gateway: %v", err)
 	}
-	for _, bad := range [][]byte{nil, {'X'}, {msgData}, {msgLeaseQuery, 1}, {msgLeaseReply, 0, 0, 0, 0, 0, 0, 0, 0, 2}} {
+	for _, bad := range [][]byte{nil, {'X'}, {msgData}, {msgLeaseQuery, 1}, {msgLeaseReply, 0, 0, 0, 0, 0, 0, 0, 0, 2},
+		{msgLeaseReply, 0, 0, 0, 0, 0, 0, 0, 0, 0}, {msgLeaseReply, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 5, 'x'},
+		{msgLeaseReply, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'x'}, {msgLeaseReply, 0, 0, 0, 0, 0, 0, 0, 0, 0, maxCloser + 1}} {
 		if _, err := decodeMessage(bad); !errors.Is(err, ErrMalformed) {
 			t.Errorf("decodeMessage(%x) = %v, want ErrMalformed", bad, err)
 		}
@@ -127,7 +136,8 @@ func FuzzDecodeMessage(f *testing.F) {
 	d, _ := dataMsg{surbs: []*onion.SURB{s}, sealed: []byte("x")}.encode()
 	q, _ := queryMsg{nonce: 1, surbs: []*onion.SURB{s}}.encode()
 	r, _ := replyMsg{nonce: 1, found: true, env: []byte("envelope")}.encode()
-	for _, seed := range [][]byte{d, q, r, {msgLeaseReply}, {msgLeaseStore, 0, 1, 'r', 's'}} {
+	nf, _ := replyMsg{nonce: 1, closer: [][]byte{[]byte("record")}}.encode()
+	for _, seed := range [][]byte{d, q, r, nf, {msgLeaseReply}, {msgLeaseStore, 0, 1, 'r', 's'}} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -65,6 +65,10 @@ type Config struct {
 	// Resolved is called when a lease set for id arrived (the courier can
 	// retry what waits for it).
 	Resolved func(id node.ID)
+	// Suspected is called when a relay was newly found down and is left
+	// out of paths from now on: messages sent through it meanwhile are
+	// probably lost, and can be retransmitted at once on other paths.
+	Suspected func()
 	// SelfAddresses returns this node's transport addresses by network
 	// (the host's transports). It tells which links this node is on; nil
 	// means every relay counts as reachable.
@@ -184,6 +188,7 @@ type Overlay struct {
 	auto        node.ID                // the automatic guard, under mu
 	records     *recordCache           // verified peer records
 	probeNext   int                    // under mu
+	newSuspect  bool                   // a relay became suspect since the last notifySuspected, under mu
 }
 
 // attempt remembers the relays a message went through, so that its
@@ -215,7 +220,13 @@ type knownLease struct {
 type lookup struct {
 	target node.ID
 	done   chan leaseMsg
-	miss   chan bool // a storer had no set (false) or one whose blocks are used up (true)
+	miss   chan miss
+}
+
+// miss is a storer's answer without a usable set.
+type miss struct {
+	used   bool     // it had one whose blocks this node used up
+	closer [][]byte // records of peers closer to the key that it knows
 }
 
 type ownLease struct {
@@ -408,6 +419,7 @@ func (o *Overlay) Run(ctx context.Context) {
 			}
 		}
 		o.expireProbes(now)
+		o.notifySuspected()
 		select {
 		case <-ctx.Done():
 			wg.Wait()

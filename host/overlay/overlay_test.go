@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -390,6 +391,79 @@ func TestReplyKeysSurviveRestart(t *testing.T) {
 	left, err := keys.Len()
 	if err != nil || left >= kept {
 		t.Fatalf("F's store holds %d reply keys after the message, had %d (%v): used keys must go", left, kept, err)
+	}
+}
+
+// TestLookupWalksCloser: A knows only the three relays farthest from F's
+// storage key, none of which stores F's set. They answer with the relays
+// they know closer to the key; A asks those next and finds the set, then
+// reaches F with it.
+func TestLookupWalksCloser(t *testing.T) {
+	net := &memNet{nodes: map[string]*testNode{}, down: map[string]bool{}}
+	var relays []*testNode
+	for i := range 8 {
+		relays = append(relays, newTestNode(t, net, fmt.Sprintf("r%d", i), Config{}))
+	}
+	f := newTestNode(t, net, "f", Config{Guards: []node.ID{relays[0].id.ID()}, Publish: true, ClientOnly: true})
+	key, err := lease.StorageKey(f.id.ID(), lease.Period(time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byDist := slices.Clone(relays)
+	slices.SortFunc(byDist, func(x, y *testNode) int {
+		dx, dy := lease.Distance(lease.StorageID(key), x.id.ID()), lease.Distance(lease.StorageID(key), y.id.ID())
+		return bytes.Compare(dx[:], dy[:])
+	})
+	far := byDist[len(byDist)-3:]
+	a := newTestNode(t, net, "a", Config{Guards: []node.ID{far[0].id.ID()}, ClientOnly: true})
+	for _, r := range relays {
+		for _, x := range append([]*testNode{a, f}, relays...) {
+			if x != r {
+				introduce(t, r, x)
+			}
+		}
+		introduce(t, f, r)
+	}
+	for _, r := range far {
+		introduce(t, a, r)
+	}
+	ctx := t.Context()
+	if err := f.o.publish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	net.wg.Wait()
+	for _, r := range far {
+		r.o.mu.Lock()
+		_, has := r.o.stored[key]
+		r.o.mu.Unlock()
+		if has {
+			t.Fatalf("far relay %s stores F's set; the test needs storers A does not know", r.addr)
+		}
+	}
+
+	ctx2, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	rec, err := a.o.Resolve(ctx2, f.id.ID())
+	if err != nil {
+		t.Fatalf("Resolve from the far side: %v", err)
+	}
+	if rec.ID != f.id.ID() {
+		t.Fatalf("resolved %s", rec.ID.Short())
+	}
+	learned := 0
+	for _, r := range byDist[:3] {
+		if _, err := a.st.Peer(string(r.id.ID())); err == nil {
+			learned++
+		}
+	}
+	if learned == 0 {
+		t.Error("A learned none of the relays closest to the key")
+	}
+	if err := a.o.Send(ctx, string(f.id.ID()), []byte("found you"), Params{Hops: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if d := f.wait(t, "A to F after the walk"); string(d.data) != "found you" {
+		t.Fatalf("F got %q", d.data)
 	}
 }
 

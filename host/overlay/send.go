@@ -1,6 +1,7 @@
 package overlay
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -586,85 +587,197 @@ func (o *Overlay) lookupAsync(id node.ID) {
 // Resolve finds id's lease set: it asks the nodes closest to id's blinded
 // storage key for this period (each query on its own path, the answer on
 // reply blocks), opens the envelope, stores the owner's bare record as a
-// peer and returns it.
+// peer and returns it. Storers without the set name the peers they know
+// closest to the key; Resolve walks towards the key with them, up to
+// lookupRounds rounds, as a Kademlia lookup does, so a node whose view of
+// the network differs from the publisher's still finds the storers.
 func (o *Overlay) Resolve(ctx context.Context, id node.ID) (*node.Record, error) {
 	now := o.clock.Now()
-	// The set is stored under id's key blinded for this period, at the
-	// nodes closest to that key.
 	key, err := lease.StorageKey(id, lease.Period(now))
 	if err != nil {
 		return nil, fmt.Errorf("overlay: resolve: %w", err)
 	}
-	dir, err := o.directory(now)
-	if err != nil {
-		return nil, err
+	keyID := lease.StorageID(key)
+	asked := map[node.ID]bool{}
+	answered, stale := 0, 0
+	var errs []error
+	for round := 0; round < lookupRounds; round++ {
+		dir, err := o.directory(o.clock.Now())
+		if err != nil {
+			return nil, err
+		}
+		var ids []node.ID
+		for k := range dir {
+			if !asked[k] {
+				ids = append(ids, k)
+			}
+		}
+		targets := lease.Closest(keyID, ids, storers)
+		if round > 0 && !closerThanAsked(keyID, targets, asked) {
+			break // the walk learned nobody closer than it already asked
+		}
+		if len(targets) == 0 {
+			break
+		}
+		for _, t := range targets {
+			asked[t] = true
+		}
+		r, err := o.askRound(ctx, dir, id, key, targets)
+		if r.found != nil {
+			return r.found, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		answered += r.answered
+		stale += r.stale
+		errs = append(errs, r.errs...)
+		learned := o.learn(r.closer, id)
+		o.log.Debug("lease lookup round", "target", id.Short(), "round", round+1, "asked", len(targets), "answered", r.answered, "learned", learned)
+		if learned == 0 && r.answered == len(targets) {
+			break
+		}
 	}
-	ids := make([]node.ID, 0, len(dir))
-	for k := range dir {
-		ids = append(ids, k)
-	}
-	targets := lease.Closest(lease.StorageID(key), ids, storers)
-	if len(targets) == 0 {
+	switch {
+	case len(asked) == 0:
 		return nil, fmt.Errorf("%w: no relay known to ask for %s", router.ErrNoPath, id.Short())
+	case stale > 0:
+		return nil, fmt.Errorf("%w: %s: the lease sets found have only blocks this node used up; its owner republishes soon", ErrNoLease, id.Short())
+	case answered == 0 && len(errs) > 0:
+		return nil, fmt.Errorf("overlay: resolve %s: %w", id.Short(), errors.Join(errs...))
 	}
+	return nil, fmt.Errorf("%w: none of the %d nodes asked (%d answered) knows the lease set of %s (is it running, and does it publish one?)", ErrNoLease, len(asked), answered, id.Short())
+}
+
+// lookupRounds bounds a lease lookup's walk.
+const lookupRounds = 4
+
+// closerThanAsked reports whether some target is closer to key than every
+// node already asked.
+func closerThanAsked(key node.ID, targets []node.ID, asked map[node.ID]bool) bool {
+	if len(targets) == 0 {
+		return false
+	}
+	best := lease.Distance(key, targets[0]) // Closest sorts nearest first
+	for a := range asked {
+		if d := lease.Distance(key, a); bytes.Compare(d[:], best[:]) <= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// roundResult is what one round of queries brought.
+type roundResult struct {
+	found           *node.Record
+	answered, stale int
+	closer          [][]byte
+	errs            []error
+}
+
+// askRound queries targets for the envelope under key and waits for their
+// answers, at most lookupWait (the caller's ctx bounds it too).
+func (o *Overlay) askRound(ctx context.Context, dir map[node.ID]relayInfo, id node.ID, key [32]byte, targets []node.ID) (roundResult, error) {
+	var r roundResult
 	var nb [8]byte
 	_, _ = io.ReadFull(o.rand, nb[:])
 	nonce := binary.BigEndian.Uint64(nb[:])
 	done := make(chan leaseMsg, len(targets))
-	miss := make(chan bool, len(targets))
+	misses := make(chan miss, len(targets))
 	o.mu.Lock()
-	o.lookups[nonce] = lookup{target: id, done: done, miss: miss}
+	o.lookups[nonce] = lookup{target: id, done: done, miss: misses}
 	o.mu.Unlock()
 	defer func() {
 		o.mu.Lock()
 		delete(o.lookups, nonce)
 		o.mu.Unlock()
 	}()
-	var q queryMsg
-	q.nonce = nonce
-	q.target = key
-	var errs []error
+	q := queryMsg{nonce: nonce, target: key}
+	sent := 0
 	for _, t := range targets {
 		fwd := new(forwardPath)
 		surbs, err := o.replyBlocks(dir, querySURBs, nil, false, lookupWait, "", fwd)
 		if err != nil {
-			return nil, err
+			return r, err
 		}
 		q.surbs = surbs
 		msg, err := q.encode()
 		if err != nil {
-			return nil, err
+			return r, err
 		}
 		relays, err := o.sendDirect(ctx, dir, dir[t].cand, msg, Params{Hops: 2})
 		o.mu.Lock()
 		fwd.relays = relays
 		o.mu.Unlock()
 		if err != nil {
-			errs = append(errs, err)
+			r.errs = append(r.errs, err)
+			continue
 		}
+		sent++
 	}
-	if len(errs) == len(targets) {
-		return nil, fmt.Errorf("overlay: resolve %s: %w", id.Short(), errors.Join(errs...))
-	}
-	asked := len(targets) - len(errs)
-	for misses, stale := 0, 0; ; {
+	wait := time.NewTimer(lookupWait)
+	defer wait.Stop()
+	for r.answered < sent {
 		select {
 		case l := <-done:
-			return node.DecodeRecord(l.record)
-		case used := <-miss:
-			misses++
-			if used {
-				stale++
+			rec, err := node.DecodeRecord(l.record)
+			if err != nil {
+				return r, err
 			}
-			if misses < asked {
-				continue
+			r.found = rec
+			return r, nil
+		case m := <-misses:
+			r.answered++
+			if m.used {
+				r.stale++
 			}
-			if stale > 0 {
-				return nil, fmt.Errorf("%w: %s: the lease sets found have only blocks this node used up; its owner republishes soon", ErrNoLease, id.Short())
-			}
-			return nil, fmt.Errorf("%w: none of the %d nodes closest to %s knows its lease set (is it running, and does it publish one?)", ErrNoLease, asked, id.Short())
+			r.closer = append(r.closer, m.closer...)
+		case <-wait.C:
+			return r, nil // go on with the answers that came
 		case <-ctx.Done():
-			return nil, fmt.Errorf("overlay: resolve %s: no lease set from %d nodes asked: %w", id.Short(), len(targets), ctx.Err())
+			return r, fmt.Errorf("overlay: resolve %s: no lease set from %d nodes asked: %w", id.Short(), len(targets), ctx.Err())
 		}
 	}
+	return r, nil
+}
+
+// learn stores the peer records a lookup brought that verify and are newer
+// than what this node has; it returns how many it stored. A record of the
+// lookup's target is left out: its lease set is what tells its keys.
+func (o *Overlay) learn(records [][]byte, target node.ID) int {
+	n := 0
+	self := o.cfg.Identity.ID()
+	for _, raw := range records {
+		rec, err := node.DecodeRecord(raw)
+		if err != nil || rec.ID == self || rec.ID == target || len(rec.Addresses) == 0 {
+			continue
+		}
+		if old, err := o.cfg.Store.Peer(string(rec.ID)); err == nil {
+			if prev, err := node.DecodeRecord(old); err == nil && !rec.Issued.After(prev.Issued) {
+				continue
+			}
+		}
+		if err := o.cfg.Store.PutPeer(string(rec.ID), raw); err != nil {
+			o.log.Warn("store a peer record a lookup brought", "peer", rec.ID.Short(), "error", err)
+			continue
+		}
+		n++
+	}
+	return n
+}
+
+// closerRecords are the records of the relays this node knows closest to
+// key, for a not-found answer.
+func (o *Overlay) closerRecords(dir map[node.ID]relayInfo, key [32]byte) [][]byte {
+	ids := make([]node.ID, 0, len(dir))
+	for k := range dir {
+		ids = append(ids, k)
+	}
+	var out [][]byte
+	for _, id := range lease.Closest(lease.StorageID(key), ids, storers) {
+		if raw, err := o.cfg.Store.Peer(string(id)); err == nil && len(raw) <= 0xffff {
+			out = append(out, raw)
+		}
+	}
+	return out
 }

@@ -55,7 +55,21 @@ func (o *Overlay) blame(ids []node.ID, now time.Time) {
 		o.suspect[id] = s
 		if s.score == suspectThreshold {
 			o.log.Info("relay suspected down; avoiding it", "relay", id.Short(), "for", suspectTTL)
+			o.newSuspect = true
 		}
+	}
+}
+
+// notifySuspected tells Config.Suspected, once per batch of new
+// suspicions, that paths changed: messages that may have died on the
+// suspected relay can be sent again at once. Call without mu.
+func (o *Overlay) notifySuspected() {
+	o.mu.Lock()
+	fire := o.newSuspect
+	o.newSuspect = false
+	o.mu.Unlock()
+	if fire && o.cfg.Suspected != nil {
+		o.cfg.Suspected()
 	}
 }
 
@@ -98,11 +112,13 @@ func (o *Overlay) Unreachable(network, addr string) {
 		if all {
 			if s := o.suspect[rec.ID]; s.score < suspectThreshold || now.After(s.until) {
 				o.log.Info("relay unreachable; avoiding it", "relay", rec.ID.Short(), "network", network, "addr", addr, "for", suspectTTL)
+				o.newSuspect = true
 			}
 			o.suspect[rec.ID] = suspicion{score: suspectThreshold, until: now.Add(suspectTTL)}
 		}
 		o.mu.Unlock()
 	}
+	o.notifySuspected()
 }
 
 // heardFrom clears the suspicion of the node at addr: a packet from it
