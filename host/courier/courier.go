@@ -146,7 +146,9 @@ func (c *Courier) Nudge() {
 
 // RetryNow makes the queued envelopes for dest due at once, whatever their
 // backoff (a new route to dest appeared), and wakes the sender loop.
-func (c *Courier) RetryNow(dest node.ID) { c.retry(func(o store.Outgoing) bool { return o.Dest == string(dest) }) }
+func (c *Courier) RetryNow(dest node.ID) {
+	c.retry(func(o store.Outgoing) bool { return o.Dest == string(dest) })
+}
 
 // RetryAll makes every queued envelope due now: the routes changed (a
 // relay was found down), so those sent on the old ones may be lost.
