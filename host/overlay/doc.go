@@ -33,8 +33,10 @@
 //
 // A sender that knows only an id derives its blinded key for the current
 // period and asks the three nodes closest to that key that it knows
-// (Resolve); it opens the envelope with a key only the id gives: each query goes on its own path and carries reply
-// blocks, so the storer answers without learning who asked. With the lease
+// (Resolve), walking closer with the records they answer with; it opens
+// the envelope with a key only the id gives. Each query goes on its own
+// path and carries reply blocks, so a storer answers without learning who
+// asked. With the lease
 // set the sender sends every fragment on its own path to a gateway, with a
 // gateway request holding one reply block: the gateway fills the block and
 // relays the packet along the reply route. The sender never learns the
@@ -65,6 +67,8 @@
 // lease set's included, still open; lease caches are in memory and the
 // lease set is republished after a restart. Storers hold a lease set sealed
 // under the owner's blinded key: they learn neither whose it is nor its
-// gateways. The lookup asks the closest nodes this node knows, one round,
-// not an iterative Kademlia walk.
+// gateways. A lookup walks towards the storage key: storers without the
+// set name the relays they know closest to it (Resolve, up to four
+// rounds), and the set carries its gateways' records, so a node that knows
+// few relays still finds the set and builds paths to its gateways.
 package overlay
