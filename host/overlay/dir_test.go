@@ -3,6 +3,7 @@ package overlay
 import (
 	"crypto/rand"
 	"fmt"
+	mrand "math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -135,4 +136,28 @@ func BenchmarkDirectory(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestProbeDelay: loop delays average the interval and stay in bounds.
+func TestProbeDelay(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	const n, interval = 20000, 5 * time.Second
+	var sum time.Duration
+	distinct := map[time.Duration]bool{}
+	for range n {
+		d := probeDelay(rng, interval)
+		if d < interval/10 || d > 4*interval {
+			t.Fatalf("delay %v outside %v..%v", d, interval/10, 4*interval)
+		}
+		sum += d
+		distinct[d] = true
+	}
+	// The clipping moves the mean a little: E[min(max(X, 0.1), 4)] for an
+	// exponential X of mean 1 is about 0.987.
+	if mean := sum / n; mean < 4600*time.Millisecond || mean > 5200*time.Millisecond {
+		t.Errorf("mean delay %v, want about %v", mean, interval)
+	}
+	if len(distinct) < n/2 {
+		t.Errorf("only %d distinct delays in %d", len(distinct), n)
+	}
 }

@@ -397,8 +397,10 @@ func (o *Overlay) Run(ctx context.Context) {
 	t := time.NewTicker(republishMin)
 	defer t.Stop()
 	var probeC <-chan time.Time
+	var pt *time.Timer
+	rng := o.mathRand()
 	if o.cfg.ProbeInterval > 0 {
-		pt := time.NewTicker(o.cfg.ProbeInterval)
+		pt = time.NewTimer(probeDelay(rng, o.cfg.ProbeInterval))
 		defer pt.Stop()
 		probeC = pt.C
 	}
@@ -430,6 +432,7 @@ func (o *Overlay) Run(ctx context.Context) {
 			if err := o.sendProbe(ctx); err != nil {
 				o.log.Debug("loop probe", "error", err)
 			}
+			pt.Reset(probeDelay(rng, o.cfg.ProbeInterval))
 		}
 	}
 }

@@ -26,6 +26,16 @@ const (
 	maxProbeTimeout = 10 * time.Second
 )
 
+// probeDelay draws the wait before the next loop: exponential with mean
+// interval (a Poisson process, as Loopix's cover traffic), so the loops'
+// timing is memoryless and tells an observer nothing about when real
+// messages go; clipped to interval/10..4·interval so liveness checks keep
+// a steady pace.
+func probeDelay(rng interface{ ExpFloat64() float64 }, interval time.Duration) time.Duration {
+	d := time.Duration(rng.ExpFloat64() * float64(interval))
+	return min(max(d, interval/10), 4*interval)
+}
+
 // probeTimeout is how long a loop may take: five probe intervals, 1 to 10 s.
 func (o *Overlay) probeTimeout() time.Duration {
 	return min(max(5*o.cfg.ProbeInterval, time.Second), maxProbeTimeout)
