@@ -202,7 +202,7 @@ func TestWebProxyOverTor(t *testing.T) {
 	// the first request is retried within a bound that only a broken
 	// setup reaches.
 	first := time.Now()
-	deadline := first.Add(120 * time.Second)
+	deadline := first.Add(180 * time.Second)
 	var code int
 	var hdr http.Header
 	var body string
