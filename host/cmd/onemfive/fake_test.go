@@ -26,6 +26,7 @@ type fakeBackend struct {
 	subs   []chan client.Event
 	newSub chan struct{}
 	base   string
+	web    string // the web proxy address Status reports
 }
 
 var _ api.Backend = (*fakeBackend)(nil)
@@ -80,7 +81,8 @@ func (f *fakeBackend) Status(ctx context.Context) (client.Status, error) {
 		StartedAt: time.Now().Add(-time.Hour), Outbox: 2,
 		Plugins: []client.PluginStatus{{Name: "tor", Kind: "transport", Version: "1.0.0", State: "ready", APIVersion: 1, PID: 4242,
 			Addresses: []string{"abcdef.onion:9"}, LastEvent: &client.TransportEvent{State: "blocked", Reason: "connection reset"}}},
-		Stages: []client.StageStatus{{Name: "route", Submitted: 10, Processed: 9, Depth: 1, HighWater: 3}}}
+		Stages:   []client.StageStatus{{Name: "route", Submitted: 10, Processed: 9, Depth: 1, HighWater: 3}},
+		WebProxy: f.web}
 	if n := len(f.inbox); n > 0 {
 		st.InboxLastSeq = f.inbox[n-1].Seq
 	}

@@ -42,6 +42,7 @@ var commands = map[string]command{
 	"plugin": {"install, list or remove plugins (plugin install PATH | list | remove NAME)", cmdPlugin},
 	"policy": {"check a policy or explain a route, offline (policy check | explain | default)", cmdPolicy},
 	"mancon": {"recommend a level for a country; get or set the daemon's (mancon recommend | get | set)", cmdManCon},
+	"web":    {"print the web proxy's URL with its password, for HTTP(S)_PROXY (web url [--level LOW])", cmdWeb},
 
 	"testnet": {"private Tor or I2P network on 127.0.0.1, in a loopback-only namespace (testnet tor|i2p up | down | env)", cmdTestnet},
 }
