@@ -57,18 +57,22 @@ api {
 }
 
 # The web proxy: point applications at it (HTTP_PROXY and HTTPS_PROXY, a
-# browser's proxy setting, `curl -x`) and their web requests are routed by
-# the ManCon policy's web rules: .onion and everything else over Tor, .i2p
-# over I2P, at the levels whose rules the proxy can carry itself (LOW and
-# MEDIUM in the default policy; HIGH and up go through a peer that fetches,
-# which is not built yet, so the proxy answers 502 with the reason). The
-# proxy password is the API token (api.cookie in the data dir); a user name
-# that names a level (e.g. LOW) asks for that level, never below the node's.
+# browser's proxy setting, `curl -x`; `onemfive web url` prints the URL)
+# and their web requests are routed by the ManCon policy's web rules: at
+# LOW and MEDIUM, .onion and everything else over Tor and .i2p over I2P;
+# from HIGH up through a onemfive peer that has Tor (reached over I2P, with
+# onion hops), which fetches. The proxy password is the API token
+# (api.cookie in the data dir); a user name that names a level (e.g. LOW)
+# asks for that level, never below the node's.
 #   curl -x "http://LOW:$(cat ~/.onemfive/api.cookie)@127.0.0.1:2019" http://example.onion/
 # Loopback only. Without a web block there is no proxy.
 web {
   listen = "127.0.0.1:2019"
   # dial_timeout = "60s"  # per route tried
+  # Fetch for peers whose policy goes through a peer with a network this
+  # node has (like a Tor exit: sites see this node's Tor exit, and plain
+  # HTTP passes through it). Default false.
+  # relay = true
 }
 
 # The onion layer. This node relays other nodes' onion packets (every one

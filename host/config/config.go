@@ -58,6 +58,10 @@ type Web struct {
 	// DialTimeout bounds each route's attempt; 0 means host/web's default
 	// (60 s).
 	DialTimeout time.Duration
+	// Relay makes this node fetch web requests for peers whose policy
+	// goes through a peer with a network this node has (like a Tor exit,
+	// with this node's own address). Default false.
+	Relay bool
 }
 
 // Onion configures the host's onion layer.

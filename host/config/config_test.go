@@ -55,6 +55,7 @@ func TestErrorsCarryPositions(t *testing.T) {
 		{"web bad timeout", "web {\n  dial_timeout = \"1h\"\n}\n", []string{"t.hcl:2:18:", "outside 1s..10m"}},
 		{"web unknown key", "web {\n  port = 2019\n}\n", []string{"t.hcl:2:3:", `"port"`}},
 		{"web duplicate", "web {}\nweb {}\n", []string{"t.hcl:2:1:", "already defined at t.hcl:1:1"}},
+		{"web relay not bool", "web {\n  relay = \"yes\"\n}\n", []string{"t.hcl:2:11:", "relay must be true or false"}},
 		{"listen remote allowed bad port", "api {\n  allow_remote = true\n  listen = \"[::]:99999\"\n}\n", []string{"t.hcl:3:12:", "not a number"}},
 	}
 	for _, tc := range cases {

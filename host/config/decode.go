@@ -61,6 +61,7 @@ var webSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "listen"},
 		{Name: "dial_timeout"},
+		{Name: "relay"},
 	},
 }
 
@@ -215,6 +216,11 @@ func decodeWeb(blk *hcl.Block, w *Web) hcl.Diagnostics {
 				w.Listen = s
 			}
 		}
+	}
+	if a := content.Attributes["relay"]; a != nil {
+		b, d := boolAttr(a)
+		diags = append(diags, d...)
+		w.Relay = b
 	}
 	if a := content.Attributes["dial_timeout"]; a != nil {
 		s, d := stringAttr(a)

@@ -49,6 +49,11 @@ type Handlers struct {
 	// network has been opened and its sender authenticated, before it is
 	// acknowledged to addr (the onion layer binds reply handles to nodes).
 	Authenticated func(network, addr string, from node.ID)
+	// Intercept, when it returns true, has consumed an authenticated
+	// envelope meant for the host itself (relayed web stream frames): it
+	// is acknowledged but neither stored in the inbox nor passed to
+	// Received, and may come again if the acknowledgement is lost.
+	Intercept func(from node.ID, env *envelope.Envelope) bool
 }
 
 // RouteFunc chooses the network and address to send a queued envelope to

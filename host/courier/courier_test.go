@@ -322,3 +322,53 @@ func TestRetryNow(t *testing.T) {
 		t.Fatalf("%d due after RetryAll, want 2", len(due))
 	}
 }
+
+// TestIntercept: an envelope the host's Intercept takes is acknowledged
+// (the sender's outbox empties) but neither stored in the inbox nor
+// passed to Received; others go on as usual.
+func TestIntercept(t *testing.T) {
+	var w wire
+	clk := &clock{t: time.Unix(1_000_000, 0)}
+	a, b := newPeer(t, &w, "a", clk.now), newPeer(t, &w, "b", clk.now)
+	var mu sync.Mutex
+	var taken []string
+	b.c.h.Intercept = func(from node.ID, e *envelope.Envelope) bool {
+		if e.Service != "host.internal" {
+			return false
+		}
+		mu.Lock()
+		taken = append(taken, string(e.Payload)+" from "+string(from)[:6])
+		mu.Unlock()
+		return true
+	}
+	if _, err := a.c.AddPeer(b.record(t)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	internal := env(b, "frame")
+	internal.Service = "host.internal"
+	for _, e := range []*envelope.Envelope{internal, env(b, "for the app")} {
+		if err := a.c.Send(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		a.c.flush(ctx)
+		w.pump()
+		clk.add(time.Minute)
+	}
+	if n, _ := a.st.OutboxLen(); n != 0 {
+		t.Fatalf("outbox still holds %d envelopes: the intercepted one was not acknowledged", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(taken) != 1 || taken[0] != "frame from "+string(a.id.ID())[:6] {
+		t.Fatalf("intercepted %v", taken)
+	}
+	if len(b.received) != 1 || b.received[0] != "for the app" {
+		t.Fatalf("b received %v, want only the application's envelope", b.received)
+	}
+	if items, _ := b.st.InboxSince(0, 10); len(items) != 1 {
+		t.Fatalf("b's inbox holds %d items, want 1", len(items))
+	}
+}

@@ -70,16 +70,18 @@ func (c *Courier) handleData(ctx context.Context, network, addr string, sender [
 	if err := c.storePeer(rec, d.record); err != nil {
 		return err
 	}
-	stored, err := env.MarshalBinary()
-	if err != nil {
-		return fmt.Errorf("courier: re-encode envelope: %w", err)
-	}
-	seq, dup, err := c.st.Receive(string(rec.ID)+"/"+env.ID, string(rec.ID), stored, c.opt.Now())
-	if err != nil {
-		return fmt.Errorf("courier: store received envelope: %w", err)
-	}
-	if !dup && c.h.Received != nil {
-		c.h.Received(seq, rec.ID, &env)
+	if c.h.Intercept == nil || !c.h.Intercept(rec.ID, &env) {
+		stored, err := env.MarshalBinary()
+		if err != nil {
+			return fmt.Errorf("courier: re-encode envelope: %w", err)
+		}
+		seq, dup, err := c.st.Receive(string(rec.ID)+"/"+env.ID, string(rec.ID), stored, c.opt.Now())
+		if err != nil {
+			return fmt.Errorf("courier: store received envelope: %w", err)
+		}
+		if !dup && c.h.Received != nil {
+			c.h.Received(seq, rec.ID, &env)
+		}
 	}
 	// Acknowledge only now that it is on disk, over the network it came
 	// from, to the address it came from (the live connection if any).

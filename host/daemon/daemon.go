@@ -25,6 +25,7 @@ import (
 	"github.com/onemfive/onemfive/host/store"
 	"github.com/onemfive/onemfive/host/supervisor"
 	"github.com/onemfive/onemfive/host/web"
+	"github.com/onemfive/onemfive/host/webrelay"
 	"github.com/onemfive/onemfive/registry"
 	"github.com/onemfive/onemfive/sdk/client"
 	"github.com/onemfive/onemfive/sdk/envelope"
@@ -72,6 +73,8 @@ type Daemon struct {
 	token    string     // the API token, also the web proxy's password
 	web      *web.Proxy // nil without a web block
 	webAddr  string
+	relay    *webrelay.Relay
+	forced   sync.Map // envelope id → policy.RoutePlan its frames must take (relayed web streams)
 
 	runCancel    context.CancelFunc
 	policyCancel context.CancelFunc
@@ -107,6 +110,7 @@ func New(cfg *config.Config, opt Options, log hclog.Logger) *Daemon {
 		{"overlay", d.startOverlay, d.stopOverlay},
 		{"courier", d.startCourier, d.stopCourier},
 		{"plugins", d.startPlugins, d.stopPlugins},
+		{"webrelay", d.startRelay, d.stopRelay},
 		{"api", d.startAPI, d.stopAPI},
 		{"web", d.startWeb, d.stopWeb},
 	}}
@@ -208,12 +212,16 @@ func (d *Daemon) startCourier(ctx context.Context) error {
 		Received: d.onReceived,
 		Delivery: func(id string, dest node.ID, network, state string) {
 			d.levels.Delete(id)
+			if _, relayed := d.forced.LoadAndDelete(id); relayed {
+				return // a relayed web stream's frame: not news for applications
+			}
 			if state == "acked" && network != "" {
 				d.mc.Success(network)
 			}
 			d.hub.Publish(client.Event{Type: client.EventDelivery, Time: time.Now(), Message: state,
 				Data: map[string]any{"id": id, "state": state, "dest": string(dest), "network": network}})
 		},
+		Intercept: d.interceptRelay,
 		Authenticated: func(network, addr string, from node.ID) {
 			if network == onionNetwork && d.overlay != nil && overlay.IsHandle(addr) {
 				d.overlay.Bind(addr, from)

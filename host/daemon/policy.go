@@ -119,10 +119,20 @@ func (d *Daemon) route(dest *node.Record, o store.Outgoing) (string, string, err
 		nets = append(nets, n)
 	}
 	slices.Sort(nets)
-	plan, err := d.mc.Plan(policy.Request{Kind: envelope.KindP2P, To: string(dest.ID), ManCon: level},
-		[]policy.Peer{{ID: string(dest.ID), Networks: nets}})
-	if err != nil && !errors.Is(err, policy.ErrNoRoute) {
-		return "", "", err
+	var plan policy.Plan
+	if v, ok := d.forced.Load(o.ID); ok {
+		// A relayed web stream's frame follows its web step: that step's
+		// network and hops, to the relay peer chosen for it.
+		rp := v.(policy.RoutePlan)
+		rp.Via = nil
+		plan = policy.Plan{Kind: envelope.KindWeb, Routes: []policy.RoutePlan{rp}}
+	} else {
+		var err error
+		plan, err = d.mc.Plan(policy.Request{Kind: envelope.KindP2P, To: string(dest.ID), ManCon: level},
+			[]policy.Peer{{ID: string(dest.ID), Networks: nets}})
+		if err != nil && !errors.Is(err, policy.ErrNoRoute) {
+			return "", "", err
+		}
 	}
 	var skipped []string
 	for _, r := range plan.Routes {

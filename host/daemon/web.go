@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/onemfive/onemfive/host/web"
@@ -70,7 +71,9 @@ func (d *Daemon) WebAddr() string { return d.webAddr }
 // ratchet's step-down, a failure is an event (what was tried and why).
 func (d *Daemon) webDone(host, network string, err error) {
 	if err == nil {
-		d.mc.Success(network)
+		// "i2p via <peer> (tor)" counts for the network this node used.
+		n, _, _ := strings.Cut(network, " ")
+		d.mc.Success(n)
 		return
 	}
 	d.hub.Publish(client.Event{Type: client.EventDelivery, Time: time.Now(), Message: "web request failed: " + err.Error(),

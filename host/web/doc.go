@@ -16,9 +16,12 @@
 // X-Onemfive-ManCon request header, may name a ManCon level for the
 // request; the effective level is never below the node's (policies.Evaluate).
 //
-// Routes the proxy cannot carry yet are skipped with the reason in the
-// answer: routes through a relay peer (via { peer_has ... }, the HIGH and
-// higher levels of the default policy) and routes that ask for onion hops
-// before the network hop. Those are where a onemfive peer fetches on the
-// requester's behalf; relaying web requests through peers is not built.
+// Routes through a relay peer (via { peer_has ... }, the HIGH and higher
+// levels of the default policy) go to the Router's RelayDialer: a onemfive
+// peer that has the named network fetches, and the stream's bytes travel
+// to it in envelopes that follow the step's network and onion hops
+// (host/webrelay). Routes the proxy cannot carry yet are skipped with the
+// reason in the answer: onion hops before the network hop without a relay
+// peer (onion relays that open streams are not built) and chains of more
+// than one relay peer.
 package web

@@ -39,6 +39,14 @@ type Router interface {
 	Dial(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
+// RelayDialer is what a Router implements when it can carry a route
+// through a relay peer (host/webrelay): the peer dials addr and the
+// returned stream carries the bytes. The string names how (for the
+// NetworkHeader).
+type RelayDialer interface {
+	RelayDial(ctx context.Context, route policy.RoutePlan, addr string) (net.Conn, string, error)
+}
+
 // Config configures a Proxy.
 type Config struct {
 	// Token is the password Proxy-Authorization must carry. Required.
@@ -380,14 +388,31 @@ func (p *Proxy) connect(ctx context.Context, host, port string, rt *route) (c ne
 	}
 	se := &siteError{host: host, plan: plan}
 	addr := net.JoinHostPort(host, port)
+	rd, canRelay := p.cfg.Router.(RelayDialer)
 	for _, r := range plan.Routes {
 		switch {
-		case len(r.Via) > 0:
+		case len(r.Via) > 0 && !canRelay:
 			se.tried = append(se.tried, fmt.Sprintf("%s (%s): goes through a relay peer with %s, which fetches; relaying web requests through peers is not built yet",
 				r.Network, r.Rule, strings.Join(r.Via[0].PeerHas, ", ")))
 			continue
+		case len(r.Via) > 0:
+			// The relay peer fetches; the frames to it follow the step's
+			// network and onion hops.
+			dctx, cancel := context.WithTimeout(ctx, p.cfg.DialTimeout)
+			c, how, err := rd.RelayDial(dctx, r, addr)
+			cancel()
+			if err == nil {
+				rt.network = how
+				p.cfg.Log.Debug("routed through a relay peer", "host", host, "how", how, "level", plan.Level)
+				return c, nil
+			}
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("web: %s: %w", host, ctx.Err())
+			}
+			se.tried = append(se.tried, fmt.Sprintf("%s via a peer with %s (%s): %v", r.Network, strings.Join(r.Via[0].PeerHas, ", "), r.Rule, err))
+			continue
 		case r.Hops.Min > 0:
-			se.tried = append(se.tried, fmt.Sprintf("%s (%s): asks for %s onion hops before the network; web requests through onion relays are not built yet",
+			se.tried = append(se.tried, fmt.Sprintf("%s (%s): asks for %s onion hops before the network and names no relay peer to fetch; web requests through onion relays alone are not built yet",
 				r.Network, r.Rule, r.Hops))
 			continue
 		}

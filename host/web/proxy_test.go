@@ -296,6 +296,55 @@ func TestConnectRaw(t *testing.T) {
 	}
 }
 
+// relayRouter is fakeRouter that can also go through a relay peer.
+type relayRouter struct {
+	*fakeRouter
+	relayed []policy.RoutePlan
+}
+
+func (r *relayRouter) RelayDial(ctx context.Context, route policy.RoutePlan, addr string) (net.Conn, string, error) {
+	r.mu.Lock()
+	r.relayed = append(r.relayed, route)
+	r.mu.Unlock()
+	if route.Network != "i2p" {
+		return nil, "", fmt.Errorf("no peer over %s", route.Network)
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", port))
+	return c, "i2p via peerpeer (tor)", err
+}
+
+// TestRelayRoute: a route through a relay peer goes to the router's
+// RelayDial, with the step, and the answer names it.
+func TestRelayRoute(t *testing.T) {
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "fetched by the peer") }))
+	defer site.Close()
+	via := []policy.Relay{{Network: "i2p", PeerHas: []string{"tor"}, Candidates: []string{"peerpeer"}}}
+	rr := &relayRouter{fakeRouter: &fakeRouter{routes: []policy.RoutePlan{
+		{Network: "tor", Rule: "p:1", Via: via},
+		{Network: "i2p", Rule: "p:2", Hops: policy.IntRange{Min: 1, Max: 1}, Via: via},
+	}}}
+	_, addr := startProxy(t, rr)
+	resp, err := client(addr, url.UserPassword("HIGH", token)).Get(siteURL(t, site))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "fetched by the peer" || resp.Header.Get(NetworkHeader) != "i2p via peerpeer (tor)" {
+		t.Fatalf("status %d body %q network %q", resp.StatusCode, body, resp.Header.Get(NetworkHeader))
+	}
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	if len(rr.relayed) != 2 || rr.relayed[1].Hops.Min != 1 || len(rr.relayed[1].Via) != 1 {
+		t.Fatalf("RelayDial got %+v, want the tor step, then the i2p step with its hop and via", rr.relayed)
+	}
+	if len(rr.dialed) != 0 {
+		t.Errorf("direct dials %v for relay routes", rr.dialed)
+	}
+}
+
 func TestNewRejectsMissingPieces(t *testing.T) {
 	if _, err := New(Config{Router: &fakeRouter{}}); err == nil {
 		t.Error("no token accepted")

@@ -1,0 +1,149 @@
+package webrelay
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+)
+
+// Service is the envelope service name frames travel under.
+const Service = "onemfive.webrelay"
+
+// MaxChunk bounds the data in one frame.
+const MaxChunk = 32 << 10
+
+const (
+	frameVersion = 1
+	frameHeader  = 1 + 1 + 16 + 8
+
+	typeOpen     = 'O'
+	typeAccepted = 'A'
+	typeData     = 'D'
+	typeFin      = 'F'
+	typeAck      = 'K' // seq: how many data frames the receiver consumed
+
+	maxNetworks = 8
+	maxTarget   = 300
+	maxReason   = 512
+)
+
+// ErrMalformed is wrapped by errors about frames that do not decode.
+var ErrMalformed = errors.New("webrelay: malformed frame")
+
+// frame is one decoded frame.
+type frame struct {
+	typ    byte
+	stream [16]byte
+	seq    uint64
+	// open
+	networks []string
+	target   string
+	// accepted: network; fin: reason
+	text string
+	data []byte
+}
+
+func (f frame) encode() ([]byte, error) {
+	b := make([]byte, 0, frameHeader+len(f.data)+len(f.target)+len(f.text)+16)
+	b = append(b, frameVersion, f.typ)
+	b = append(b, f.stream[:]...)
+	b = binary.BigEndian.AppendUint64(b, f.seq)
+	switch f.typ {
+	case typeOpen:
+		if len(f.networks) == 0 || len(f.networks) > maxNetworks || f.target == "" || len(f.target) > maxTarget {
+			return nil, fmt.Errorf("webrelay: open: %d networks, target of %d bytes", len(f.networks), len(f.target))
+		}
+		b = append(b, byte(len(f.networks)))
+		for _, n := range f.networks {
+			if n == "" || len(n) > 64 {
+				return nil, fmt.Errorf("webrelay: open: network name of %d bytes", len(n))
+			}
+			b = append(b, byte(len(n)))
+			b = append(b, n...)
+		}
+		b = append(b, f.target...)
+	case typeAccepted:
+		if f.text == "" || len(f.text) > 64 {
+			return nil, fmt.Errorf("webrelay: accepted: network name of %d bytes", len(f.text))
+		}
+		b = append(b, f.text...)
+	case typeData:
+		if len(f.data) == 0 || len(f.data) > MaxChunk {
+			return nil, fmt.Errorf("webrelay: data of %d bytes", len(f.data))
+		}
+		b = append(b, f.data...)
+	case typeFin:
+		if len(f.text) > maxReason {
+			return nil, fmt.Errorf("webrelay: fin reason of %d bytes", len(f.text))
+		}
+		b = append(b, f.text...)
+	case typeAck:
+	default:
+		return nil, fmt.Errorf("webrelay: frame type %q", f.typ)
+	}
+	return b, nil
+}
+
+func decodeFrame(b []byte) (frame, error) {
+	var f frame
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, a...))
+	}
+	if len(b) < frameHeader {
+		return f, bad("%d bytes", len(b))
+	}
+	if b[0] != frameVersion {
+		return f, bad("version %d", b[0])
+	}
+	f.typ = b[1]
+	copy(f.stream[:], b[2:18])
+	f.seq = binary.BigEndian.Uint64(b[18:26])
+	body := b[frameHeader:]
+	switch f.typ {
+	case typeOpen:
+		if len(body) < 1 || body[0] == 0 || int(body[0]) > maxNetworks {
+			return f, bad("open: network count")
+		}
+		n := int(body[0])
+		body = body[1:]
+		for range n {
+			if len(body) < 1 || body[0] == 0 || len(body) < 1+int(body[0]) {
+				return f, bad("open: network name")
+			}
+			f.networks = append(f.networks, string(body[1:1+int(body[0])]))
+			body = body[1+int(body[0]):]
+		}
+		if len(body) == 0 || len(body) > maxTarget {
+			return f, bad("open: target of %d bytes", len(body))
+		}
+		host, port, err := net.SplitHostPort(string(body))
+		if p, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || p < 1 || p > 65535 {
+			return f, bad("open: target %.64q is not host:port", body)
+		}
+		f.target = string(body)
+	case typeAccepted:
+		if len(body) == 0 || len(body) > 64 {
+			return f, bad("accepted: network of %d bytes", len(body))
+		}
+		f.text = string(body)
+	case typeData:
+		if len(body) == 0 || len(body) > MaxChunk {
+			return f, bad("data of %d bytes", len(body))
+		}
+		f.data = body
+	case typeFin:
+		if len(body) > maxReason {
+			return f, bad("fin reason of %d bytes", len(body))
+		}
+		f.text = string(body)
+	case typeAck:
+		if len(body) != 0 {
+			return f, bad("ack with %d body bytes", len(body))
+		}
+	default:
+		return f, bad("type %q", f.typ)
+	}
+	return f, nil
+}

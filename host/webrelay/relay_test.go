@@ -1,0 +1,234 @@
+package webrelay
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// pair is two relays joined by an in-process network that delivers each
+// frame on its own goroutine, so frames overtake each other, and delivers
+// some twice (as the courier may after a lost acknowledgement).
+type pair struct {
+	mu    sync.Mutex
+	nodes map[string]*Relay
+	rng   *mrand.Rand
+	wg    sync.WaitGroup
+	dups  int
+	sent  int
+}
+
+func (p *pair) send(from string) func(ctx context.Context, peer string, b []byte, route any) error {
+	return func(ctx context.Context, peer string, b []byte, route any) error {
+		p.mu.Lock()
+		to := p.nodes[peer]
+		copies := 1
+		if p.rng.IntN(10) == 0 {
+			copies = 2
+			p.dups++
+		}
+		delay := time.Duration(p.rng.IntN(2000)) * time.Microsecond
+		p.sent++
+		p.mu.Unlock()
+		if to == nil {
+			return fmt.Errorf("no node %s", peer)
+		}
+		b = bytes.Clone(b)
+		for range copies {
+			p.wg.Go(func() {
+				time.Sleep(delay)
+				_ = to.Handle(context.Background(), from, b)
+			})
+		}
+		return nil
+	}
+}
+
+// dialLoopback is a relay's Dial: only "direct" works, to loopback.
+func dialLoopback(ctx context.Context, networks []string, addr string) (net.Conn, string, error) {
+	for _, n := range networks {
+		if n == "direct" {
+			var d net.Dialer
+			c, err := d.DialContext(ctx, "tcp", addr)
+			return c, n, err
+		}
+	}
+	return nil, "", fmt.Errorf("none of %v is here", networks)
+}
+
+func newPair(t *testing.T, serve bool) (*pair, *Relay, *Relay) {
+	t.Helper()
+	p := &pair{nodes: map[string]*Relay{}, rng: mrand.New(mrand.NewPCG(7, 9))}
+	a, err := New(Config{Send: p.send("a"), OpenTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(Config{Send: p.send("b"), Dial: dialLoopback, Serve: serve, OpenTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.nodes["a"], p.nodes["b"] = a, b
+	t.Cleanup(func() { a.Close(); b.Close(); p.wg.Wait() })
+	return p, a, b
+}
+
+// echoServer echoes each connection until its client half-closes.
+func echoServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				io.Copy(c, c)
+				c.Close()
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestRelayedStream: 3 MB each way through the relay, with frames
+// reordered and duplicated, arrive whole and in order; both ends' streams
+// are gone afterwards.
+func TestRelayedStream(t *testing.T) {
+	p, a, b := newPair(t, true)
+	addr := echoServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s, network, err := a.Dial(ctx, "b", []string{"tor", "direct"}, addr, "route-x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if network != "direct" {
+		t.Errorf("relay used %q, want direct", network)
+	}
+	want := make([]byte, 3<<20)
+	rand.Read(want)
+	go func() {
+		for off := 0; off < len(want); {
+			n := min(len(want)-off, 50_000)
+			if _, err := s.Write(want[off : off+n]); err != nil {
+				t.Errorf("write: %v", err)
+				return
+			}
+			off += n
+		}
+		s.CloseWrite()
+	}()
+	got, err := io.ReadAll(s)
+	if err != nil {
+		t.Fatalf("read after %d bytes: %v", len(got), err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("echoed %d bytes, want %d (equal prefix %d)", len(got), len(want), commonPrefix(got, want))
+	}
+	p.mu.Lock()
+	dups := p.dups
+	p.mu.Unlock()
+	if dups == 0 {
+		t.Error("the test network duplicated no frame; the test proves less than it claims")
+	}
+	waitFor(t, func() bool { return a.Streams() == 0 && b.Streams() == 0 }, "streams to end")
+}
+
+func TestRelayRefuses(t *testing.T) {
+	_, a, _ := newPair(t, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, _, err := a.Dial(ctx, "b", []string{"direct"}, "127.0.0.1:1", nil)
+	if err == nil || !strings.Contains(err.Error(), "does not relay web requests") {
+		t.Fatalf("Dial through a node that does not serve: %v", err)
+	}
+}
+
+func TestRelayCannotReach(t *testing.T) {
+	_, a, _ := newPair(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, _, err := a.Dial(ctx, "b", []string{"tor"}, "example.onion:80", nil)
+	if err == nil || !strings.Contains(err.Error(), "relay could not reach example.onion:80") || !strings.Contains(err.Error(), "none of [tor]") {
+		t.Fatalf("Dial over a network the relay lacks: %v", err)
+	}
+	waitFor(t, func() bool { return a.Streams() == 0 }, "the failed stream to go")
+}
+
+func TestReadDeadline(t *testing.T) {
+	_, a, _ := newPair(t, true)
+	addr := echoServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, _, err := a.Dial(ctx, "b", []string{"direct"}, addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, err := s.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read past the deadline: %v", err)
+	}
+}
+
+func commonPrefix(a, b []byte) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
+
+func waitFor(t *testing.T, ok func() bool, what string) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if ok() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func FuzzDecodeFrame(f *testing.F) {
+	for _, fr := range []frame{
+		{typ: typeOpen, networks: []string{"tor", "i2p"}, target: "example.onion:443"},
+		{typ: typeAccepted, text: "tor"},
+		{typ: typeData, seq: 3, data: []byte("bytes")},
+		{typ: typeFin, seq: 4, text: "gone"},
+		{typ: typeAck, seq: 8},
+	} {
+		b, err := fr.encode()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fr, err := decodeFrame(b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error %v does not wrap ErrMalformed", err)
+			}
+			return
+		}
+		again, err := fr.encode()
+		if err != nil || !bytes.Equal(again, b) {
+			t.Fatalf("frame re-encodes to %x (%v), want %x", again, err, b)
+		}
+	})
+}
