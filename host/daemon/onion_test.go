@@ -84,8 +84,8 @@ func TestOnionRouting(t *testing.T) {
 	storers := waitLeasePublished(t, obsPath("F"), 60*time.Second)
 	t.Logf("F's lease set stored at %d nodes", len(storers))
 
-	// A's guard is neither F's guard nor a node that stores F's lease set
-	// (storers know whose lease set they keep, as I2P floodfills do).
+	// A's guard is neither F's guard nor a node that stores F's lease set,
+	// so that every role in the test is played by a different relay.
 	var guardA *host
 	for _, r := range relays[1:] {
 		if !slices.Contains(storers, r.ID) {

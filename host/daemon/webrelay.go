@@ -99,6 +99,12 @@ func (r webRouter) RelayDial(ctx context.Context, route policy.RoutePlan, addr s
 	if len(route.Via) != 1 {
 		return nil, "", fmt.Errorf("a chain of %d relay peers is not built yet (one is)", len(route.Via))
 	}
+	if route.Hops.Min > 0 {
+		// The relay's answers would come back on reply blocks, about one
+		// per 1.2 KB of page, and messages carry three: streams need a
+		// reply-block credit scheme first.
+		return nil, "", fmt.Errorf("relaying over %s onion hops is not built yet: the relay's answers need about one reply block per 1.2 KB, and messages carry three", route.Hops)
+	}
 	v := route.Via[0]
 	if len(v.PeerHas) == 0 {
 		return nil, "", errors.New("the step names no network the relay peer must have")

@@ -1,7 +1,6 @@
 package overlay
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -606,15 +605,22 @@ func (o *Overlay) Resolve(ctx context.Context, id node.ID) (*node.Record, error)
 		if err != nil {
 			return nil, err
 		}
-		var ids []node.ID
+		// The storers closest to the key among every node known now (the
+		// walk adds those the answers name); ask those not asked yet. The
+		// walk ends when the closest known have all been asked.
+		// The owner is left out: it stores its set at others, never at
+		// itself (its own directory does not list it).
+		ids := make([]node.ID, 0, len(dir))
 		for k := range dir {
-			if !asked[k] {
+			if k != id {
 				ids = append(ids, k)
 			}
 		}
-		targets := lease.Closest(keyID, ids, storers)
-		if round > 0 && !closerThanAsked(keyID, targets, asked) {
-			break // the walk learned nobody closer than it already asked
+		var targets []node.ID
+		for _, k := range lease.Closest(keyID, ids, storers) {
+			if !asked[k] {
+				targets = append(targets, k)
+			}
 		}
 		if len(targets) == 0 {
 			break
@@ -634,9 +640,6 @@ func (o *Overlay) Resolve(ctx context.Context, id node.ID) (*node.Record, error)
 		errs = append(errs, r.errs...)
 		learned := o.learn(r.closer, id)
 		o.log.Debug("lease lookup round", "target", id.Short(), "round", round+1, "asked", len(targets), "answered", r.answered, "learned", learned)
-		if learned == 0 && r.answered == len(targets) {
-			break
-		}
 	}
 	switch {
 	case len(asked) == 0:
@@ -651,21 +654,6 @@ func (o *Overlay) Resolve(ctx context.Context, id node.ID) (*node.Record, error)
 
 // lookupRounds bounds a lease lookup's walk.
 const lookupRounds = 4
-
-// closerThanAsked reports whether some target is closer to key than every
-// node already asked.
-func closerThanAsked(key node.ID, targets []node.ID, asked map[node.ID]bool) bool {
-	if len(targets) == 0 {
-		return false
-	}
-	best := lease.Distance(key, targets[0]) // Closest sorts nearest first
-	for a := range asked {
-		if d := lease.Distance(key, a); bytes.Compare(d[:], best[:]) <= 0 {
-			return false
-		}
-	}
-	return true
-}
 
 // roundResult is what one round of queries brought.
 type roundResult struct {
