@@ -134,46 +134,36 @@ func decodeFile(src []byte, filename string) (*fileConfig, hcl.Diagnostics) {
 		}
 	}
 
-	var apiDef, onionDef, webDef *hcl.Range
+	// Blocks that may appear once: the first one's position, by type.
+	single := map[string]*hcl.Range{}
+	once := func(blk *hcl.Block) bool {
+		if first := single[blk.Type]; first != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate " + blk.Type + " block",
+				Detail:   fmt.Sprintf("The %s block was already defined at %s.", blk.Type, posString(*first)),
+				Subject:  blk.DefRange.Ptr(),
+			})
+			return false
+		}
+		single[blk.Type] = blk.DefRange.Ptr()
+		return true
+	}
 	names := map[string]hcl.Range{}
 	for _, blk := range content.Blocks {
 		switch blk.Type {
 		case "onion":
-			if onionDef != nil {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Duplicate onion block",
-					Detail:   fmt.Sprintf("The onion block was already defined at %s.", posString(*onionDef)),
-					Subject:  blk.DefRange.Ptr(),
-				})
-				continue
+			if once(blk) {
+				diags = append(diags, decodeOnion(blk, &fc.onion)...)
 			}
-			onionDef = blk.DefRange.Ptr()
-			diags = append(diags, decodeOnion(blk, &fc.onion)...)
 		case "web":
-			if webDef != nil {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Duplicate web block",
-					Detail:   fmt.Sprintf("The web block was already defined at %s.", posString(*webDef)),
-					Subject:  blk.DefRange.Ptr(),
-				})
-				continue
+			if once(blk) {
+				diags = append(diags, decodeWeb(blk, &fc.web)...)
 			}
-			webDef = blk.DefRange.Ptr()
-			diags = append(diags, decodeWeb(blk, &fc.web)...)
 		case "api":
-			if apiDef != nil {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Duplicate api block",
-					Detail:   fmt.Sprintf("The api block was already defined at %s.", posString(*apiDef)),
-					Subject:  blk.DefRange.Ptr(),
-				})
-				continue
+			if once(blk) {
+				diags = append(diags, decodeAPI(blk, fc)...)
 			}
-			apiDef = blk.DefRange.Ptr()
-			diags = append(diags, decodeAPI(blk, fc)...)
 		case "plugin":
 			name := blk.Labels[0]
 			if !pluginName.MatchString(name) {
