@@ -3,11 +3,8 @@ package daemon_test
 import (
 	"crypto/tls"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -48,24 +45,16 @@ func TestWebThroughRelayPeer(t *testing.T) {
 	}))
 	defer secure.Close()
 	through := func(h *host) *http.Client {
-		tok, err := os.ReadFile(filepath.Join(h.DataDir, "api.cookie"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		proxy := &url.URL{Scheme: "http", Host: h.Status().WebProxy, User: url.UserPassword("HIGH", strings.TrimSpace(string(tok)))}
-		return &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{Proxy: http.ProxyURL(proxy),
+		return &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{Proxy: http.ProxyURL(h.WebProxyURL("HIGH")),
 			TLSClientConfig: &tls.Config{RootCAs: secure.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}}}
 	}
 	c := through(a)
 	get := func(u string) (int, http.Header, string) {
-		t.Helper()
-		resp, err := c.Get(u)
-		if err != nil {
-			return 0, nil, err.Error()
+		r := hosttest.WebGet(c, u)
+		if r.Err != nil {
+			return 0, nil, r.Err.Error()
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, resp.Header, string(b)
+		return r.Code, r.Header, r.Body
 	}
 
 	code, hdr, body := get(plain.URL + "/one")

@@ -3,17 +3,16 @@ package daemon_test
 import (
 	"crypto/tls"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/onemfive/onemfive/host/web"
+	"github.com/onemfive/onemfive/internal/hosttest"
 )
 
 // TestWebProxy: an application fetches a plain-HTTP and an HTTPS site on
@@ -30,15 +29,8 @@ func TestWebProxy(t *testing.T) {
 	h := newHost(t, "W", hostOpts{config: fmt.Sprintf("mancon = \"LOW\"\npolicies = [%q]\nweb {\n  listen = \"127.0.0.1:0\"\n  dial_timeout = \"10s\"\n}", policyFile)})
 	h.Start()
 	h.WaitPlugin("direct", "ready", 30*time.Second)
-	st := h.Status()
-	if st.WebProxy == "" {
-		t.Fatal("status shows no web proxy")
-	}
-	tok, err := os.ReadFile(filepath.Join(h.DataDir, "api.cookie"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := strings.TrimSpace(string(tok))
+	proxy := h.WebProxyURL("")
+	token, _ := proxy.User.Password()
 
 	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Proxy-Authorization") != "" {
@@ -54,19 +46,16 @@ func TestWebProxy(t *testing.T) {
 	defer secure.Close()
 
 	through := func(user, pass string) *http.Client {
-		u := &url.URL{Scheme: "http", Host: st.WebProxy, User: url.UserPassword(user, pass)}
+		u := &url.URL{Scheme: "http", Host: proxy.Host, User: url.UserPassword(user, pass)}
 		return &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{Proxy: http.ProxyURL(u),
 			TLSClientConfig: &tls.Config{RootCAs: secure.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}}}
 	}
 	get := func(c *http.Client, u string) (int, http.Header, string) {
-		t.Helper()
-		resp, err := c.Get(u)
-		if err != nil {
-			return 0, nil, err.Error()
+		r := hosttest.WebGet(c, u)
+		if r.Err != nil {
+			return 0, nil, r.Err.Error()
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, resp.Header, string(b)
+		return r.Code, r.Header, r.Body
 	}
 
 	low := through("LOW", token)
@@ -92,7 +81,7 @@ func TestWebProxy(t *testing.T) {
 	}
 	// The CLI shows the proxy.
 	out, err := h.CLI("status")
-	if err != nil || !strings.Contains(out, "web proxy") || !strings.Contains(out, st.WebProxy) {
+	if err != nil || !strings.Contains(out, "web proxy") || !strings.Contains(out, proxy.Host) {
 		t.Fatalf("onemfive status: %v\n%s", err, out)
 	}
 }

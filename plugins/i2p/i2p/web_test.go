@@ -9,8 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -192,58 +190,24 @@ func TestWebProxyOverI2P(t *testing.T) {
 	h.Start()
 	h.WaitPlugin("i2p", "ready", 150*time.Second)
 	t.Logf("host with i2p plugin ready after %v", time.Since(begin).Round(time.Millisecond))
-	st := h.Status()
-	if st.WebProxy == "" {
-		t.Fatal("status shows no web proxy")
-	}
-	tok, err := os.ReadFile(filepath.Join(h.DataDir, "api.cookie"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	addr := siteReady()
 	t.Logf("site %s on %s ready after %v", addr, n.Routers[0].Name, time.Since(begin).Round(time.Millisecond))
 
-	proxyURL := &url.URL{Scheme: "http", Host: st.WebProxy, User: url.UserPassword("LOW", strings.TrimSpace(string(tok)))}
-	c := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{Proxy: http.ProxyURL(proxyURL), DisableKeepAlives: true}}
-	get := func(u string) (int, http.Header, string, error) {
-		resp, err := c.Get(u)
-		if err != nil {
-			return 0, nil, "", err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		return resp.StatusCode, resp.Header, string(b), err
-	}
+	c := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{Proxy: http.ProxyURL(h.WebProxyURL("LOW")), DisableKeepAlives: true}}
 
 	// The first stream to a fresh destination fails (CANT_REACH_PEER)
 	// until its lease set has reached the floodfills and the host's
 	// router has looked it up, which can take tens of seconds on a loaded
 	// machine: the proxy then answers 502, and the request is retried
 	// within a bound only a broken network reaches.
-	first := time.Now()
-	deadline := first.Add(150 * time.Second)
-	var code int
-	var hdr http.Header
-	var body string
-	for tries := 1; ; tries++ {
-		code, hdr, body, err = get("http://" + addr + "/page")
-		if err == nil && code == http.StatusOK {
-			t.Logf("first GET through the proxy answered after %v (%d tries)", time.Since(first).Round(time.Millisecond), tries)
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET of the .i2p site through the proxy: %d %q %v (%d tries)\n%s", code, body, err, tries, h.Logs())
-		}
-		t.Logf("try %d: %d %q %v", tries, code, body, err)
-		time.Sleep(2 * time.Second)
-	}
-	if body != "eepsite /page" || hdr.Get(web.NetworkHeader) != "i2p" {
-		t.Fatalf("GET: %q (network %q)", body, hdr.Get(web.NetworkHeader))
+	r := h.WebGetUntilOK(t, c, "http://"+addr+"/page", 150*time.Second)
+	if r.Body != "eepsite /page" || r.Header.Get(web.NetworkHeader) != "i2p" {
+		t.Fatalf("GET: %q (network %q)", r.Body, r.Header.Get(web.NetworkHeader))
 	}
 	// A second request needs no retry: the lease set is known now.
 	again := time.Now()
-	if code, hdr, body, err = get("http://" + addr + "/again"); err != nil || code != http.StatusOK || body != "eepsite /again" || hdr.Get(web.NetworkHeader) != "i2p" {
-		t.Fatalf("second GET: %d %q %v (network %q)", code, body, err, hdr.Get(web.NetworkHeader))
+	if r = hosttest.WebGet(c, "http://"+addr+"/again"); r.Err != nil || r.Code != http.StatusOK || r.Body != "eepsite /again" || r.Header.Get(web.NetworkHeader) != "i2p" {
+		t.Fatalf("second GET: %d %q %v (network %q)", r.Code, r.Body, r.Err, r.Header.Get(web.NetworkHeader))
 	}
 	t.Logf("second GET took %v", time.Since(again).Round(time.Millisecond))
 	seenMu.Lock()

@@ -6,12 +6,10 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -156,15 +154,7 @@ func TestWebProxyOverTor(t *testing.T) {
 	// about twice as slow. The bound is only reached on failure.
 	h.WaitPlugin("tor", "ready", 240*time.Second)
 	t.Logf("host with tor plugin ready after %v", time.Since(begin).Round(time.Millisecond))
-	st := h.Status()
-	if st.WebProxy == "" {
-		t.Fatal("status shows no web proxy")
-	}
-	tok, err := os.ReadFile(filepath.Join(h.DataDir, "api.cookie"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxyURL := &url.URL{Scheme: "http", Host: st.WebProxy, User: url.UserPassword("LOW", strings.TrimSpace(string(tok)))}
+	proxyURL := h.WebProxyURL("LOW")
 	published()
 	t.Logf("onion service %s published after %v", onion, time.Since(begin).Round(time.Millisecond))
 
@@ -187,13 +177,8 @@ func TestWebProxyOverTor(t *testing.T) {
 		},
 	}}
 	get := func(u string) (int, http.Header, string, error) {
-		resp, err := c.Get(u)
-		if err != nil {
-			return 0, nil, "", err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		return resp.StatusCode, resp.Header, string(b), err
+		r := hosttest.WebGet(c, u)
+		return r.Code, r.Header, r.Body, r.Err
 	}
 
 	// The first stream to a fresh onion service can take tens of seconds
@@ -201,23 +186,9 @@ func TestWebProxyOverTor(t *testing.T) {
 	// and the proxy answers 502 when its 30 s dial bound passes first: so
 	// the first request is retried within a bound that only a broken
 	// setup reaches.
-	first := time.Now()
-	deadline := first.Add(180 * time.Second)
-	var code int
-	var hdr http.Header
-	var body string
-	for tries := 1; ; tries++ {
-		code, hdr, body, err = get("http://" + onion + "/path")
-		if err == nil && code == http.StatusOK {
-			t.Logf("first plain GET through the proxy answered after %v (%d tries)", time.Since(first).Round(time.Millisecond), tries)
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("plain GET of the onion site through the proxy: %d %q %v (%d tries)\n%s", code, body, err, tries, h.Logs())
-		}
-		t.Logf("try %d: %d %q %v", tries, code, body, err)
-		time.Sleep(2 * time.Second)
-	}
+	r := h.WebGetUntilOK(t, c, "http://"+onion+"/path", 180*time.Second)
+	hdr, body := r.Header, r.Body
+	var code int // the later requests' status
 	if body != "plain onion site /path" || hdr.Get(web.NetworkHeader) != "tor" {
 		t.Fatalf("plain GET: %q (network %q)", body, hdr.Get(web.NetworkHeader))
 	}
