@@ -192,24 +192,42 @@ func (n *testNode) wait(t *testing.T, what string) delivered {
 // sends a two-fragment message through its path and F's gateway, F answers
 // on A's reply blocks, then sends A a new message by id over the pool A's
 // message left. No relay observes both A and F.
-func TestLeaseSetRoundTrip(t *testing.T) {
-	net := &memNet{nodes: map[string]*testNode{}, down: map[string]bool{}}
-	var relays []*testNode
-	for i := range 5 {
-		relays = append(relays, newTestNode(t, net, fmt.Sprintf("r%d", i), Config{}))
+// scene is the usual onion test network: relays that know every node, and
+// two client-only nodes that know every relay, a (guard r0) and f (guard
+// r1, publishing a lease set with fcfg).
+type scene struct {
+	net    *memNet
+	relays []*testNode
+	a, f   *testNode
+	fcfg   Config
+}
+
+func newScene(t *testing.T, relays int) *scene {
+	t.Helper()
+	sc := &scene{net: &memNet{nodes: map[string]*testNode{}, down: map[string]bool{}}}
+	for i := range relays {
+		sc.relays = append(sc.relays, newTestNode(t, sc.net, fmt.Sprintf("r%d", i), Config{}))
 	}
-	a := newTestNode(t, net, "a", Config{Guards: []node.ID{relays[0].id.ID()}, ClientOnly: true})
-	f := newTestNode(t, net, "f", Config{Guards: []node.ID{relays[1].id.ID()}, Publish: true, ClientOnly: true})
-	all := append([]*testNode{a, f}, relays...)
-	for _, r := range relays {
+	sc.a = newTestNode(t, sc.net, "a", Config{Guards: []node.ID{sc.relays[0].id.ID()}, ClientOnly: true})
+	sc.fcfg = Config{Guards: []node.ID{sc.relays[1].id.ID()}, Publish: true, ClientOnly: true}
+	sc.f = newTestNode(t, sc.net, "f", sc.fcfg)
+	all := append([]*testNode{sc.a, sc.f}, sc.relays...)
+	for _, r := range sc.relays {
 		for _, x := range all {
 			if x != r {
 				introduce(t, r, x)
 			}
 		}
-		introduce(t, a, r)
-		introduce(t, f, r)
+		introduce(t, sc.a, r)
+		introduce(t, sc.f, r)
 	}
+	return sc
+}
+
+func TestLeaseSetRoundTrip(t *testing.T) {
+	sc := newScene(t, 5)
+	net, relays, a, f := sc.net, sc.relays, sc.a, sc.f
+	all := append([]*testNode{a, f}, relays...)
 	ctx := t.Context()
 	if err := f.o.publish(ctx); err != nil {
 		t.Fatal(err)
@@ -340,24 +358,8 @@ func TestLeaseSetRoundTrip(t *testing.T) {
 // and sends on its reply blocks: F opens the message with the keys it kept
 // in its store.
 func TestReplyKeysSurviveRestart(t *testing.T) {
-	net := &memNet{nodes: map[string]*testNode{}, down: map[string]bool{}}
-	var relays []*testNode
-	for i := range 5 {
-		relays = append(relays, newTestNode(t, net, fmt.Sprintf("r%d", i), Config{}))
-	}
-	a := newTestNode(t, net, "a", Config{Guards: []node.ID{relays[0].id.ID()}, ClientOnly: true})
-	fcfg := Config{Guards: []node.ID{relays[1].id.ID()}, Publish: true, ClientOnly: true}
-	f := newTestNode(t, net, "f", fcfg)
-	all := append([]*testNode{a, f}, relays...)
-	for _, r := range relays {
-		for _, x := range all {
-			if x != r {
-				introduce(t, r, x)
-			}
-		}
-		introduce(t, a, r)
-		introduce(t, f, r)
-	}
+	sc := newScene(t, 5)
+	net, a, f, fcfg := sc.net, sc.a, sc.f, sc.fcfg
 	ctx := t.Context()
 	if err := f.o.publish(ctx); err != nil {
 		t.Fatal(err)
