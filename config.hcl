@@ -61,10 +61,9 @@ api {
 # and their web requests are routed by the ManCon policy's web rules: at
 # LOW and MEDIUM, .onion and everything else over Tor and .i2p over I2P;
 # from HIGH up through a onemfive peer that has Tor (reached over I2P, with
-# onion hops), which fetches: relaying over onion hops is not built yet, so
-# at those levels the proxy answers 502 and says why. The password is the API token
-# (api.cookie in the data dir); a user name that names a level (e.g. LOW)
-# asks for that level, never below the node's.
+# onion hops), which fetches (some peer must set relay = true below). The
+# password is the API token (api.cookie in the data dir); a user name that
+# names a level (e.g. LOW) asks for that level, never below the node's.
 #   curl -x "http://LOW:$(cat ~/.onemfive/api.cookie)@127.0.0.1:2019" http://example.onion/
 # Loopback only. Without a web block there is no proxy.
 web {

@@ -75,6 +75,7 @@ type Daemon struct {
 	webAddr  string
 	relay    *webrelay.Relay
 	forced   sync.Map // envelope id → policy.RoutePlan its frames must take (relayed web streams)
+	refused  sync.Map // peer id → time it said it does not relay web requests
 
 	runCancel    context.CancelFunc
 	policyCancel context.CancelFunc

@@ -127,11 +127,12 @@ func onionParams(r policy.RoutePlan) overlay.Params {
 
 // onionRoute decides whether an envelope for dest goes over onion paths
 // for the policy step r; why says what stands in the way when it cannot.
-func (d *Daemon) onionRoute(dest *node.Record, r policy.RoutePlan) (overlay.Params, error) {
+func (d *Daemon) onionRoute(dest *node.Record, r policy.RoutePlan, replies int) (overlay.Params, error) {
 	if d.overlay == nil {
 		return overlay.Params{}, errors.New("the onion layer is disabled")
 	}
 	p := onionParams(r)
+	p.Replies = replies
 	if err := d.overlay.CanRoute(dest.ID, p); err != nil {
 		return p, err
 	}

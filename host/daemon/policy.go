@@ -120,12 +120,14 @@ func (d *Daemon) route(dest *node.Record, o store.Outgoing) (string, string, err
 	}
 	slices.Sort(nets)
 	var plan policy.Plan
+	replies := 0 // the overlay's default
 	if v, ok := d.forced.Load(o.ID); ok {
 		// A relayed web stream's frame follows its web step: that step's
 		// network and hops, to the relay peer chosen for it.
 		rp := v.(policy.RoutePlan)
 		rp.Via = nil
 		plan = policy.Plan{Kind: envelope.KindWeb, Routes: []policy.RoutePlan{rp}}
+		replies = relayReplies
 	} else {
 		var err error
 		plan, err = d.mc.Plan(policy.Request{Kind: envelope.KindP2P, To: string(dest.ID), ManCon: level},
@@ -137,7 +139,7 @@ func (d *Daemon) route(dest *node.Record, o store.Outgoing) (string, string, err
 	var skipped []string
 	for _, r := range plan.Routes {
 		if r.Hops.Max > 0 {
-			p, err := d.onionRoute(dest, r)
+			p, err := d.onionRoute(dest, r, replies)
 			if err == nil {
 				if o.Attempts == 0 {
 					d.log.Debug("routing over onion paths", "id", o.ID, "dest", dest.ID.Short(), "hops", p.Hops, "networks", p.Networks)

@@ -82,3 +82,84 @@ func TestWebThroughRelayPeer(t *testing.T) {
 		t.Fatalf("through a peer that does not relay: %d %q", code, body)
 	}
 }
+
+// TestWebThroughRelayPeerOverOnion: as the default policy's HIGH level
+// asks, the frames between A and the fetching peer P travel over onion
+// paths with a relay before P, and P's frames come back on the reply
+// blocks A's frames carried: A is client-only, publishes nothing and is
+// not in P's directory (only the onion relays know it), so P never learns
+// A's address. The onion relays' logs show they forwarded, and neither
+// end received a packet from the other's address.
+func TestWebThroughRelayPeerOverOnion(t *testing.T) {
+	policyFile, err := filepath.Abs("testdata/policy/web-relay-onion.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	obsDir := t.TempDir()
+	obs := func(name string) string { return filepath.Join(obsDir, name+".jsonl") }
+	onion := func(name, extra string) string {
+		return fmt.Sprintf("onion {\n  observe_log = %q\n  fallback_direct = false\n  probe_interval = \"1s\"\n%s}\n", obs(name), extra)
+	}
+	start := func(h *host) {
+		h.Start()
+		h.WaitPlugin("direct", "ready", 30*time.Second)
+	}
+	var relays []*host
+	for i := range 3 {
+		name := fmt.Sprintf("R%d", i)
+		r := newHost(t, name, hostOpts{config: onion(name, "")})
+		start(r)
+		relays = append(relays, r)
+	}
+	p := newHost(t, "P", hostOpts{config: onion("P", "") + "web {\n  relay = true\n}"})
+	start(p)
+	nodes := append(append([]*host(nil), relays...), p)
+	for i, x := range nodes {
+		for _, y := range nodes[i+1:] {
+			hosttest.Introduce(t, x.Host, y.Host)
+		}
+	}
+	a := newHost(t, "A", hostOpts{config: fmt.Sprintf("policies = [%q]\nweb {\n  listen = \"127.0.0.1:0\"\n  dial_timeout = \"90s\"\n}\n", policyFile) +
+		onion("A", fmt.Sprintf("  client_only = true\n  publish = false\n  guards = [%q]\n", relays[0].ID))})
+	start(a)
+	// A and the onion relays know each other (a guard must reach its
+	// client); P never learns A.
+	for _, r := range relays {
+		hosttest.Introduce(t, a.Host, r.Host)
+	}
+	if _, err := a.C.AddPeer(t.Context(), p.Record().Record); err != nil {
+		t.Fatal(err)
+	}
+
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "page %s %s", r.URL.Path, strings.Repeat("y", 60_000))
+	}))
+	defer site.Close()
+	c := &http.Client{Timeout: 240 * time.Second, Transport: &http.Transport{Proxy: http.ProxyURL(a.WebProxyURL("HIGH"))}}
+	begin := time.Now()
+	r := hosttest.WebGet(c, site.URL+"/onion")
+	if r.Err != nil || r.Code != 200 || len(r.Body) != len("page /onion ")+60_000 {
+		t.Fatalf("GET through onion paths and the relay peer: %d %v, %d bytes %.1200s\n--- A ---\n%s\n--- P ---\n%s", r.Code, r.Err, len(r.Body), r.Body, a.Logs(), p.Logs())
+	}
+	t.Logf("a 60 KB page through onion paths and the relay peer in %v (network %q)", time.Since(begin).Round(time.Millisecond), r.Header.Get(web.NetworkHeader))
+
+	addrOf := map[string]string{a.ID: fmt.Sprintf("127.0.0.1:%d", a.port), p.ID: fmt.Sprintf("127.0.0.1:%d", p.port)}
+	forwarded := 0
+	for _, rl := range relays {
+		for _, l := range observations(t, obs(rl.Name)) {
+			if l["next"] != nil {
+				forwarded++
+			}
+		}
+	}
+	if forwarded == 0 {
+		t.Error("no onion relay forwarded a packet: the frames did not take onion paths")
+	}
+	for _, pair := range [][2]*host{{a, p}, {p, a}} {
+		for _, l := range observations(t, obs(pair[0].Name)) {
+			if l["from"] == addrOf[pair[1].ID] {
+				t.Errorf("%s received a packet straight from %s", pair[0].Name, pair[1].Name)
+			}
+		}
+	}
+}

@@ -18,8 +18,19 @@ import (
 // stream whose frames are that late is dead anyway.
 const relayFrameTTL = 2 * time.Minute
 
-// maxRelayCandidates bounds the peers one web request tries.
-const maxRelayCandidates = 3
+// maxRelayCandidates bounds the peers one web request tries; a peer that
+// said it does not relay is skipped for refusedFor.
+const (
+	maxRelayCandidates = 8
+	refusedFor         = 10 * time.Minute
+)
+
+// relayReplies is how many reply blocks each frame to a relay peer carries
+// when it travels over onion paths: the peer sends a 4 KiB frame on about
+// four, and this node sends a frame (an acknowledgement) every two it
+// reads, so twelve per frame, with the three of each courier
+// acknowledgement, keep the peer supplied.
+const relayReplies = 12
 
 func (d *Daemon) startRelay(context.Context) error {
 	r, err := webrelay.New(webrelay.Config{Send: d.sendFrame, Dial: d.relayDial, Serve: d.cfg.Web.Relay,
@@ -99,11 +110,12 @@ func (r webRouter) RelayDial(ctx context.Context, route policy.RoutePlan, addr s
 	if len(route.Via) != 1 {
 		return nil, "", fmt.Errorf("a chain of %d relay peers is not built yet (one is)", len(route.Via))
 	}
-	if route.Hops.Min > 0 {
-		// The relay's answers would come back on reply blocks, about one
-		// per 1.2 KB of page, and messages carry three: streams need a
-		// reply-block credit scheme first.
-		return nil, "", fmt.Errorf("relaying over %s onion hops is not built yet: the relay's answers need about one reply block per 1.2 KB, and messages carry three", route.Hops)
+	opt := webrelay.DefaultOptions
+	if route.Hops.Max > 0 {
+		// Over onion paths the relay answers on reply blocks this node's
+		// frames carry (relayReplies each): small frames and a small
+		// window keep what it needs in flight within that supply.
+		opt = webrelay.OnionOptions
 	}
 	v := route.Via[0]
 	if len(v.PeerHas) == 0 {
@@ -114,15 +126,30 @@ func (r webRouter) RelayDial(ctx context.Context, route policy.RoutePlan, addr s
 		return nil, "", fmt.Errorf("no known peer over %s has %v", route.Network, v.PeerHas)
 	}
 	var errs []error
-	for _, p := range cands[:min(len(cands), maxRelayCandidates)] {
-		s, network, err := r.d.relay.Dial(ctx, p, v.PeerHas, addr, route)
+	tried, skipped := 0, 0
+	for _, p := range cands {
+		if tried == maxRelayCandidates {
+			break
+		}
+		if t, ok := r.d.refused.Load(p); ok && time.Since(t.(time.Time)) < refusedFor {
+			skipped++
+			continue
+		}
+		tried++
+		s, network, err := r.d.relay.Dial(ctx, p, v.PeerHas, addr, opt, route)
 		if err == nil {
 			return s, fmt.Sprintf("%s via %s (%s)", route.Network, node.ID(p).Short(), network), nil
+		}
+		if errors.Is(err, webrelay.ErrRefused) {
+			r.d.refused.Store(p, time.Now())
 		}
 		errs = append(errs, err)
 		if ctx.Err() != nil {
 			break
 		}
+	}
+	if skipped > 0 {
+		errs = append(errs, fmt.Errorf("%d more peers skipped: they said lately that they do not relay web requests", skipped))
 	}
 	return nil, "", errors.Join(errs...)
 }

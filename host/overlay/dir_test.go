@@ -1,6 +1,7 @@
 package overlay
 
 import (
+	"bytes"
 	"crypto/rand"
 	"fmt"
 	mrand "math/rand/v2"
@@ -159,5 +160,63 @@ func TestProbeDelay(t *testing.T) {
 	}
 	if len(distinct) < n/2 {
 		t.Errorf("only %d distinct delays in %d", len(distinct), n)
+	}
+}
+
+// TestSendToRelay: a message to a relay's id takes a forward path that
+// ends at the relay, with no lease set (the relay publishes none here),
+// and carries the reply blocks Params.Replies asks for, which the relay
+// can then answer on.
+func TestSendToRelay(t *testing.T) {
+	net := &memNet{nodes: map[string]*testNode{}, down: map[string]bool{}}
+	var relays []*testNode
+	for i := range 4 {
+		relays = append(relays, newTestNode(t, net, fmt.Sprintf("r%d", i), Config{}))
+	}
+	a := newTestNode(t, net, "a", Config{Guards: []node.ID{relays[0].id.ID()}, ClientOnly: true, ProbeInterval: -1})
+	for _, r := range relays {
+		for _, x := range append([]*testNode{a}, relays...) {
+			if x != r {
+				introduce(t, r, x)
+			}
+		}
+		introduce(t, a, r)
+	}
+	dest := relays[3]
+	ctx := t.Context()
+	if err := a.o.CanRoute(dest.id.ID(), Params{Hops: 1}); err != nil {
+		t.Fatalf("CanRoute to a relay: %v", err)
+	}
+	if err := a.o.Send(ctx, string(dest.id.ID()), []byte("to the relay"), Params{Hops: 1, Replies: 20}); err != nil {
+		t.Fatal(err)
+	}
+	d := dest.wait(t, "a to the relay")
+	if string(d.data) != "to the relay" || !IsHandle(d.handle) {
+		t.Fatalf("relay got %q on %q", d.data, d.handle)
+	}
+	dest.o.mu.Lock()
+	pool := dest.o.pools[d.handle]
+	blocks := 0
+	if pool != nil {
+		blocks = len(pool.surbs)
+	}
+	dest.o.mu.Unlock()
+	if blocks != 20 {
+		t.Errorf("the message carried %d reply blocks, want 20", blocks)
+	}
+	a.o.mu.Lock()
+	looked := len(a.o.known)
+	a.o.mu.Unlock()
+	if looked != 0 {
+		t.Errorf("a looked up %d lease sets to reach a relay", looked)
+	}
+	// The relay answers on them: 20 blocks carry a message of many fragments.
+	answer := bytes.Repeat([]byte("answer "), 2500) // 17.5 KB: 15 fragments
+	dest.o.Bind(d.handle, a.id.ID())
+	if err := dest.o.Send(ctx, d.handle, answer, Params{Hops: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.wait(t, "the relay's answer"); !bytes.Equal(got.data, answer) {
+		t.Fatalf("a got %d bytes, want %d", len(got.data), len(answer))
 	}
 }

@@ -48,7 +48,7 @@ const (
 	gatewayHead  = 1 + onion.SURBSize
 	maxInner     = onion.PayloadCapacity - gatewayHead
 	maxFragments = 255
-	maxSURBs     = 8
+	maxSURBs     = MaxReplies
 )
 
 // ChunkSize is the message bytes one fragment carries.

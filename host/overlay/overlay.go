@@ -121,7 +121,15 @@ type Params struct {
 	// Networks are the networks links may use, most preferred first. Empty
 	// means every ready network of the relays.
 	Networks []string
+	// Replies is how many reply blocks a message to a node id carries
+	// back here (0: three, enough for an answer and acknowledgements; at
+	// most MaxReplies). A peer that answers with a stream (a relayed web
+	// request) needs about one per 1.2 KB it sends.
+	Replies int
 }
+
+// MaxReplies bounds Params.Replies.
+const MaxReplies = 48
 
 // Errors callers act on.
 var (

@@ -383,9 +383,37 @@ func (o *Overlay) sendDirect(ctx context.Context, dir map[node.ID]relayInfo, to 
 	return used, nil
 }
 
+// sendForward sends msg to the relay to, each fragment on its own path of
+// p.Hops relays, avoiding avoid where the directory allows.
+func (o *Overlay) sendForward(ctx context.Context, dir map[node.ID]relayInfo, to router.Candidate, msg []byte, p Params, avoid []node.ID) ([]node.ID, error) {
+	id, err := o.newMessageID()
+	if err != nil {
+		return nil, err
+	}
+	frags, err := fragmentMessage(id, msg)
+	if err != nil {
+		return nil, err
+	}
+	var used []node.ID
+	for _, f := range frags {
+		path, err := o.pathAvoiding(dir, p.Hops, &to, p, avoid)
+		if err != nil {
+			return used, err
+		}
+		for _, c := range path[:len(path)-1] {
+			used = append(used, c.ID)
+		}
+		if err := o.sendPath(ctx, path, p, f); err != nil {
+			return used, err
+		}
+	}
+	return used, nil
+}
+
 // Send carries a sealed courier packet to addr: a reply handle (IsHandle)
-// or a node id. A node id is reached through reply blocks it gave this node
-// or through its lease set; without either, Send starts a lookup and
+// or a node id. A relay (a node in the directory) is reached over forward
+// paths ending at it; another node through reply blocks it gave this node
+// or through its lease set, and without either Send starts a lookup and
 // returns an error wrapping ErrNoLease.
 func (o *Overlay) Send(ctx context.Context, addr string, sealed []byte, p Params) error {
 	now := o.clock.Now()
@@ -404,13 +432,24 @@ func (o *Overlay) Send(ctx context.Context, addr string, sealed []byte, p Params
 	// id, for its answer and acknowledgement; an acknowledgement on a
 	// reply handle, so that the conversation can go on without lease sets.
 	n := replySURBs
-	if IsHandle(addr) {
+	switch {
+	case IsHandle(addr):
 		n = ackSURBs
+	case p.Replies > 0:
+		n = min(p.Replies, MaxReplies)
 	}
-	size := 2 + n*onion.SURBSize + len(sealed) // dataMsg.encode
-	take, err := o.surbSource(ctx, addr, (size+ChunkSize-1)/ChunkSize, avoid)
-	if err != nil {
-		return err
+	// A relay's address is public (its record carries it for paths):
+	// a message to a relay takes forward paths that end at it, spending no
+	// reply blocks. Other nodes are reached through reply blocks they gave
+	// this node or through their lease sets.
+	relay, isRelay := dir[node.ID(addr)]
+	isRelay = isRelay && !IsHandle(addr)
+	var take func() *onion.SURB
+	if !isRelay {
+		size := 2 + n*onion.SURBSize + len(sealed) // dataMsg.encode
+		if take, err = o.surbSource(ctx, addr, (size+ChunkSize-1)/ChunkSize, avoid); err != nil {
+			return err
+		}
 	}
 	fwd := new(forwardPath)
 	surbs, err := o.replyBlocks(dir, n, nil, false, poolTTL, peer, fwd)
@@ -421,7 +460,12 @@ func (o *Overlay) Send(ctx context.Context, addr string, sealed []byte, p Params
 	if err != nil {
 		return err
 	}
-	used, err := o.sendViaSURBs(ctx, dir, msg, take, p, avoid, IsHandle(addr))
+	var used []node.ID
+	if isRelay {
+		used, err = o.sendForward(ctx, dir, relay.cand, msg, p, avoid)
+	} else {
+		used, err = o.sendViaSURBs(ctx, dir, msg, take, p, avoid, IsHandle(addr))
+	}
 	o.mu.Lock()
 	fwd.relays = used
 	a := o.attempts[key]
@@ -539,6 +583,7 @@ func (o *Overlay) CanRoute(id node.ID, p Params) error {
 	if err != nil {
 		return err
 	}
+	_, isRelay := dir[id]
 	delete(dir, id)
 	relays := 0
 	for _, r := range dir {
@@ -551,6 +596,9 @@ func (o *Overlay) CanRoute(id node.ID, p Params) error {
 	}
 	if need := p.Hops + 1; relays < need {
 		return fmt.Errorf("%w: %d hops need %d relays with current mix keys on %v, %d known", ErrNoPath, p.Hops, need, p.Networks, relays)
+	}
+	if isRelay {
+		return nil // forward paths end at it (Send)
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -18,9 +18,8 @@
 //
 // Routes through a relay peer (via { peer_has ... }) go to the Router's
 // RelayDialer: a onemfive peer that has the named network fetches, and the
-// stream's bytes travel to it in envelopes over the step's network
-// (host/webrelay; the daemon does not yet relay over onion hops, which the
-// default policy's HIGH-and-up steps ask for, and says so). Routes the proxy cannot carry yet are skipped with the
+// stream's bytes travel to it in envelopes over the step's network and
+// onion hops (host/webrelay). Routes the proxy cannot carry yet are skipped with the
 // reason in the answer: onion hops before the network hop without a relay
 // peer (onion relays that open streams are not built) and chains of more
 // than one relay peer.

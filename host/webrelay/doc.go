@@ -16,15 +16,19 @@
 // and drops duplicates.
 //
 //	frame: version=1 | type (1) | stream id (16) | seq (8) | body
-//	  'O' open     body: networks count (1) { len (1) | name } | target host:port
+//	  'O' open     body: chunk (4) | window (2) | networks count (1) { len (1) | name } | target host:port
 //	  'A' accepted body: the network the relay dialled
 //	  'D' data     body: bytes (at most MaxChunk)
 //	  'F' fin      body: "" for a clean end, else why the stream ended
 //	  'K' ack      seq: data frames consumed so far (no body)
 //
 // Data and fin frames are numbered per direction from 0; a sender keeps at
-// most Window data frames unacknowledged, so neither side buffers more
-// than Window·MaxChunk of the other's data.
+// most window data frames of at most chunk bytes unacknowledged, both
+// chosen by the requester in its open frame: large ones (DefaultOptions)
+// when the frames travel over plain links, small ones over onion paths,
+// where each 1.2 KB of the relay's answer rides on a reply block the
+// requester sent ahead (OnionOptions). A receiver acknowledges every
+// window/8 frames it consumed (every frame for small windows).
 //
 // Serving as a relay is opt-in (Config.Serve): a relay fetches for others
 // like a Tor exit does, with its own network address.

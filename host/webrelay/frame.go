@@ -11,8 +11,13 @@ import (
 // Service is the envelope service name frames travel under.
 const Service = "onemfive.webrelay"
 
-// MaxChunk bounds the data in one frame.
-const MaxChunk = 32 << 10
+// Data frame sizes and windows: the requester picks them for the stream
+// (Options) within these bounds; both sides use them.
+const (
+	MinChunk  = 512
+	MaxChunk  = 32 << 10
+	MaxWindow = 64
+)
 
 const (
 	frameVersion = 1
@@ -40,6 +45,8 @@ type frame struct {
 	// open
 	networks []string
 	target   string
+	chunk    int // largest data frame either side sends
+	window   int // data frames either side may have unacknowledged
 	// accepted: network; fin: reason
 	text string
 	data []byte
@@ -55,6 +62,11 @@ func (f frame) encode() ([]byte, error) {
 		if len(f.networks) == 0 || len(f.networks) > maxNetworks || f.target == "" || len(f.target) > maxTarget {
 			return nil, fmt.Errorf("webrelay: open: %d networks, target of %d bytes", len(f.networks), len(f.target))
 		}
+		if f.chunk < MinChunk || f.chunk > MaxChunk || f.window < 1 || f.window > MaxWindow {
+			return nil, fmt.Errorf("webrelay: open: chunk %d, window %d", f.chunk, f.window)
+		}
+		b = binary.BigEndian.AppendUint32(b, uint32(f.chunk))
+		b = binary.BigEndian.AppendUint16(b, uint16(f.window))
 		b = append(b, byte(len(f.networks)))
 		for _, n := range f.networks {
 			if n == "" || len(n) > 64 {
@@ -103,6 +115,14 @@ func decodeFrame(b []byte) (frame, error) {
 	body := b[frameHeader:]
 	switch f.typ {
 	case typeOpen:
+		if len(body) < 6 {
+			return f, bad("open: %d bytes", len(body))
+		}
+		f.chunk, f.window = int(binary.BigEndian.Uint32(body)), int(binary.BigEndian.Uint16(body[4:]))
+		if f.chunk < MinChunk || f.chunk > MaxChunk || f.window < 1 || f.window > MaxWindow {
+			return f, bad("open: chunk %d, window %d", f.chunk, f.window)
+		}
+		body = body[6:]
 		if len(body) < 1 || body[0] == 0 || int(body[0]) > maxNetworks {
 			return f, bad("open: network count")
 		}

@@ -12,17 +12,34 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// Window is how many data frames a sender may have unacknowledged.
-const Window = 32
+// Options shape one stream's frames.
+type Options struct {
+	Chunk  int // largest data frame, MinChunk..MaxChunk
+	Window int // data frames unacknowledged at most, 1..MaxWindow
+}
 
-// ackEvery is how often (in data frames consumed) a receiver acknowledges.
-const ackEvery = Window / 4
+// DefaultOptions suit plain links: 32 frames of 32 KiB in flight.
+var DefaultOptions = Options{Chunk: MaxChunk, Window: 32}
+
+// OnionOptions suit onion paths, where the relay answers on reply blocks
+// the requester sends ahead (about one per 1.2 KB): 3 KiB frames, which
+// seal into the 4 KiB bucket (five onion packets with their own reply
+// blocks), 8 in flight.
+var OnionOptions = Options{Chunk: 3 << 10, Window: 8}
+
+func (o Options) valid() bool {
+	return o.Chunk >= MinChunk && o.Chunk <= MaxChunk && o.Window >= 1 && o.Window <= MaxWindow
+}
 
 // maxStreams bounds the streams one Relay keeps.
 const maxStreams = 256
 
 // ErrClosed is returned by a stream's Read and Write after Close.
 var ErrClosed = errors.New("webrelay: stream closed")
+
+// ErrRefused is wrapped by Dial's error when the peer does not relay web
+// requests at all (Config.Serve is off there).
+var ErrRefused = errors.New("this node does not relay web requests")
 
 // Config configures a Relay.
 type Config struct {
@@ -169,8 +186,11 @@ func (r *Relay) get(k streamKey) *Stream {
 // over one of networks. route is handed to Config.Send with every frame.
 // It returns once the relay connected (or ctx, OpenTimeout or the relay's
 // refusal ends it) and names the network the relay used.
-func (r *Relay) Dial(ctx context.Context, peer string, networks []string, addr string, route any) (*Stream, string, error) {
-	s := newStream(r, streamKey{peer: peer}, route)
+func (r *Relay) Dial(ctx context.Context, peer string, networks []string, addr string, opt Options, route any) (*Stream, string, error) {
+	if !opt.valid() {
+		return nil, "", fmt.Errorf("webrelay: options %+v out of range", opt)
+	}
+	s := newStream(r, streamKey{peer: peer}, opt, route)
 	s.requester = true
 	if _, err := rand.Read(s.key.id[:]); err != nil {
 		return nil, "", err
@@ -178,7 +198,7 @@ func (r *Relay) Dial(ctx context.Context, peer string, networks []string, addr s
 	if err := r.add(s); err != nil {
 		return nil, "", err
 	}
-	open, err := frame{typ: typeOpen, stream: s.key.id, networks: networks, target: addr}.encode()
+	open, err := frame{typ: typeOpen, stream: s.key.id, networks: networks, target: addr, chunk: opt.Chunk, window: opt.Window}.encode()
 	if err != nil {
 		r.remove(s)
 		return nil, "", err
@@ -235,7 +255,11 @@ func (r *Relay) Handle(ctx context.Context, peer string, b []byte) error {
 		s.mu.Unlock()
 		if refused {
 			// The relay gave up before it connected: the open failed.
-			s.abort(errors.New(f.text))
+			why := errors.New(f.text)
+			if f.text == ErrRefused.Error() {
+				why = ErrRefused
+			}
+			s.abort(why)
 			return nil
 		}
 		s.receive(f)
@@ -253,9 +277,9 @@ func (r *Relay) open(peer string, k streamKey, f frame) error {
 		return r.cfg.Send(r.life, peer, fin, nil)
 	}
 	if !r.cfg.Serve {
-		return refuse("this node does not relay web requests")
+		return refuse(ErrRefused.Error())
 	}
-	s := newStream(r, k, nil)
+	s := newStream(r, k, Options{Chunk: f.chunk, Window: f.window}, nil)
 	if err := r.add(s); err != nil {
 		return refuse(err.Error())
 	}
@@ -290,7 +314,7 @@ func splice(s *Stream, up net.Conn) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		buf := make([]byte, MaxChunk)
+		buf := make([]byte, s.opt.Chunk)
 		for {
 			n, err := s.Read(buf)
 			if n > 0 {
@@ -307,7 +331,7 @@ func splice(s *Stream, up net.Conn) {
 			}
 		}
 	}()
-	buf := make([]byte, MaxChunk)
+	buf := make([]byte, s.opt.Chunk)
 	for {
 		n, err := up.Read(buf)
 		if n > 0 {

@@ -109,11 +109,17 @@ func echoServer(t *testing.T) string {
 // reordered and duplicated, arrive whole and in order; both ends' streams
 // are gone afterwards.
 func TestRelayedStream(t *testing.T) {
+	for name, opt := range map[string]Options{"default": DefaultOptions, "onion": OnionOptions} {
+		t.Run(name, func(t *testing.T) { testRelayedStream(t, opt) })
+	}
+}
+
+func testRelayedStream(t *testing.T, opt Options) {
 	p, a, b := newPair(t, true)
 	addr := echoServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	s, network, err := a.Dial(ctx, "b", []string{"tor", "direct"}, addr, "route-x")
+	s, network, err := a.Dial(ctx, "b", []string{"tor", "direct"}, addr, opt, "route-x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,8 +159,8 @@ func TestRelayRefuses(t *testing.T) {
 	_, a, _ := newPair(t, false)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_, _, err := a.Dial(ctx, "b", []string{"direct"}, "127.0.0.1:1", nil)
-	if err == nil || !strings.Contains(err.Error(), "does not relay web requests") {
+	_, _, err := a.Dial(ctx, "b", []string{"direct"}, "127.0.0.1:1", DefaultOptions, nil)
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "does not relay web requests") {
 		t.Fatalf("Dial through a node that does not serve: %v", err)
 	}
 }
@@ -163,7 +169,7 @@ func TestRelayCannotReach(t *testing.T) {
 	_, a, _ := newPair(t, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_, _, err := a.Dial(ctx, "b", []string{"tor"}, "example.onion:80", nil)
+	_, _, err := a.Dial(ctx, "b", []string{"tor"}, "example.onion:80", DefaultOptions, nil)
 	if err == nil || !strings.Contains(err.Error(), "relay could not reach example.onion:80") || !strings.Contains(err.Error(), "none of [tor]") {
 		t.Fatalf("Dial over a network the relay lacks: %v", err)
 	}
@@ -175,7 +181,7 @@ func TestReadDeadline(t *testing.T) {
 	addr := echoServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	s, _, err := a.Dial(ctx, "b", []string{"direct"}, addr, nil)
+	s, _, err := a.Dial(ctx, "b", []string{"direct"}, addr, DefaultOptions, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +212,7 @@ func waitFor(t *testing.T, ok func() bool, what string) {
 
 func FuzzDecodeFrame(f *testing.F) {
 	for _, fr := range []frame{
-		{typ: typeOpen, networks: []string{"tor", "i2p"}, target: "example.onion:443"},
+		{typ: typeOpen, networks: []string{"tor", "i2p"}, target: "example.onion:443", chunk: 4096, window: 8},
 		{typ: typeAccepted, text: "tor"},
 		{typ: typeData, seq: 3, data: []byte("bytes")},
 		{typ: typeFin, seq: 4, text: "gone"},

@@ -9,15 +9,13 @@ import (
 	"time"
 )
 
-// maxPending bounds out-of-order frames a stream keeps.
-const maxPending = 2 * Window
-
 // Stream is one relayed byte stream; it implements net.Conn.
 type Stream struct {
 	r         *Relay
 	key       streamKey
 	route     any
 	requester bool // this side dialled
+	opt       Options
 
 	accepted chan string
 	done     chan struct{} // closed when the stream is gone
@@ -41,8 +39,8 @@ type Stream struct {
 	deadline time.Time // read deadline
 }
 
-func newStream(r *Relay, k streamKey, route any) *Stream {
-	return &Stream{r: r, key: k, route: route, accepted: make(chan string, 1), done: make(chan struct{}),
+func newStream(r *Relay, k streamKey, opt Options, route any) *Stream {
+	return &Stream{r: r, key: k, opt: opt, route: route, accepted: make(chan string, 1), done: make(chan struct{}),
 		wake: make(chan struct{}), pending: map[uint64]frame{}, active: time.Now()}
 }
 
@@ -83,7 +81,7 @@ func (s *Stream) receive(f frame) {
 	if _, dup := s.pending[f.seq]; dup {
 		return
 	}
-	if len(s.pending) >= maxPending {
+	if len(s.pending) >= 2*s.opt.Window+2 {
 		s.failLocked(errors.New("too many frames out of order"))
 		return
 	}
@@ -134,7 +132,10 @@ func (s *Stream) Read(p []byte) (int, error) {
 				s.readable[0] = s.readable[0][n:]
 			}
 			var ack []byte
-			if s.consumed-s.ackedOut >= ackEvery {
+			// Small windows are acknowledged frame by frame: over onion
+			// paths each acknowledgement also brings the relay the reply
+			// blocks it answers on.
+			if s.consumed-s.ackedOut >= uint64(max(1, s.opt.Window/8)) {
 				s.ackedOut = s.consumed
 				ack, _ = frame{typ: typeAck, stream: s.key.id, seq: s.consumed}.encode()
 			}
@@ -195,13 +196,13 @@ func (s *Stream) Write(p []byte) (int, error) {
 		case s.closedW:
 			s.mu.Unlock()
 			return written, ErrClosed
-		case s.sentData-s.peerAck >= Window:
+		case s.sentData-s.peerAck >= uint64(s.opt.Window):
 			wake := s.wake
 			s.mu.Unlock()
 			<-wake
 			continue
 		}
-		n := min(len(p), MaxChunk)
+		n := min(len(p), s.opt.Chunk)
 		f, err := frame{typ: typeData, stream: s.key.id, seq: s.sendSeq, data: p[:n]}.encode()
 		if err != nil {
 			s.mu.Unlock()
