@@ -73,6 +73,9 @@ web {
   # node has (like a Tor exit: sites see this node's Tor exit, and plain
   # HTTP passes through it). Default false.
   # relay = true
+  # The networks it dials for peers; the default keeps to Tor and I2P, so
+  # peers cannot reach this machine or its local network through it.
+  # relay_networks = ["tor", "i2p"]
 }
 
 # The onion layer. This node relays other nodes' onion packets (every one

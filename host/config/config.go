@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,7 +63,14 @@ type Web struct {
 	// goes through a peer with a network this node has (like a Tor exit,
 	// with this node's own address). Default false.
 	Relay bool
+	// RelayNetworks are the networks this node dials for peers. Default
+	// tor and i2p: a relay that dialled over direct links would let peers
+	// reach its own machine and local network.
+	RelayNetworks []string
 }
+
+// DefaultRelayNetworks is web.relay_networks' default.
+var DefaultRelayNetworks = []string{"tor", "i2p"}
 
 // Onion configures the host's onion layer.
 type Onion struct {
@@ -228,6 +236,9 @@ func Parse(src []byte, filename string, overrides Overrides) (*Config, error) {
 		Plugins:  fc.plugins,
 		Onion:    fc.onion,
 		Web:      fc.web,
+	}
+	if cfg.Web.RelayNetworks == nil {
+		cfg.Web.RelayNetworks = slices.Clone(DefaultRelayNetworks)
 	}
 	if cfg.Onion.ObserveLog != "" {
 		cfg.Onion.ObserveLog = absUnder(baseDir, cfg.Onion.ObserveLog)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +56,7 @@ func TestErrorsCarryPositions(t *testing.T) {
 		{"web bad timeout", "web {\n  dial_timeout = \"1h\"\n}\n", []string{"t.hcl:2:18:", "outside 1s..10m"}},
 		{"web unknown key", "web {\n  port = 2019\n}\n", []string{"t.hcl:2:3:", `"port"`}},
 		{"web duplicate", "web {}\nweb {}\n", []string{"t.hcl:2:1:", "already defined at t.hcl:1:1"}},
+		{"web relay networks empty", "web {\n  relay_networks = []\n}\n", []string{"t.hcl:2:20:", "relay_networks"}},
 		{"web relay not bool", "web {\n  relay = \"yes\"\n}\n", []string{"t.hcl:2:11:", "relay must be true or false"}},
 		{"listen remote allowed bad port", "api {\n  allow_remote = true\n  listen = \"[::]:99999\"\n}\n", []string{"t.hcl:3:12:", "not a number"}},
 	}
@@ -145,7 +147,7 @@ func TestShippedConfig(t *testing.T) {
 	if c.PluginDir != filepath.Join(filepath.Dir(exe), "plugins") {
 		t.Errorf("PluginDir = %q", c.PluginDir)
 	}
-	if c.ManCon != envelope.HIGH || c.LogLevel != "info" || c.API.Listen != "127.0.0.1:2018" || c.API.AllowRemote || c.Web.Listen != "127.0.0.1:2019" {
+	if c.ManCon != envelope.HIGH || c.LogLevel != "info" || c.API.Listen != "127.0.0.1:2018" || c.API.AllowRemote || c.Web.Listen != "127.0.0.1:2019" || c.Web.Relay || !slices.Equal(c.Web.RelayNetworks, []string{"tor", "i2p"}) {
 		t.Errorf("config = %+v", c)
 	}
 	p, ok := c.Plugin("direct")

@@ -62,6 +62,7 @@ var webSchema = &hcl.BodySchema{
 		{Name: "listen"},
 		{Name: "dial_timeout"},
 		{Name: "relay"},
+		{Name: "relay_networks"},
 	},
 }
 
@@ -211,6 +212,14 @@ func decodeWeb(blk *hcl.Block, w *Web) hcl.Diagnostics {
 		b, d := boolAttr(a)
 		diags = append(diags, d...)
 		w.Relay = b
+	}
+	if a := content.Attributes["relay_networks"]; a != nil {
+		l, d := stringList(a)
+		diags = append(diags, d...)
+		if !d.HasErrors() && len(l) == 0 {
+			diags = append(diags, attrError(a, "Invalid web.relay_networks", "The list is empty; leave relay = false instead."))
+		}
+		w.RelayNetworks = l
 	}
 	if a := content.Attributes["dial_timeout"]; a != nil {
 		s, d := stringAttr(a)

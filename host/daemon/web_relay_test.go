@@ -18,8 +18,9 @@ import (
 // that fetches; P (web { relay = true }) does, and A's application gets
 // the pages, plain HTTP and HTTPS through a CONNECT tunnel (TLS end to end
 // with the site, P sees only ciphertext), each byte in courier envelopes
-// between A and P. A peer that does not relay refuses, and the answer
-// says so.
+// between A and P. A peer that does not relay refuses, and a relay that
+// dials only over Tor and I2P (the default) will not dial over a direct
+// link, which would let peers reach its own machine; the answers say so.
 func TestWebThroughRelayPeer(t *testing.T) {
 	policyFile, err := filepath.Abs("testdata/policy/web-relay.hcl")
 	if err != nil {
@@ -27,15 +28,18 @@ func TestWebThroughRelayPeer(t *testing.T) {
 	}
 	requester := fmt.Sprintf("policies = [%q]\nweb {\n  listen = \"127.0.0.1:0\"\n  dial_timeout = \"20s\"\n}", policyFile)
 	a := newHost(t, "A", hostOpts{config: requester})
-	p := newHost(t, "P", hostOpts{config: "web {\n  relay = true\n}"})
-	b := newHost(t, "B", hostOpts{config: requester}) // knows only N
-	n := newHost(t, "N", hostOpts{})                  // a peer that does not relay
-	for _, h := range []*host{a, p, b, n} {
+	p := newHost(t, "P", hostOpts{config: "web {\n  relay = true\n  relay_networks = [\"direct\"]\n}"})
+	b := newHost(t, "B", hostOpts{config: requester})                  // knows only N
+	n := newHost(t, "N", hostOpts{})                                   // a peer that does not relay
+	c2 := newHost(t, "C", hostOpts{config: requester})                 // knows only Q
+	q := newHost(t, "Q", hostOpts{config: "web {\n  relay = true\n}"}) // relays over tor and i2p only
+	for _, h := range []*host{a, p, b, n, c2, q} {
 		h.Start()
 		h.WaitPlugin("direct", "ready", 30*time.Second)
 	}
 	hosttest.Introduce(t, a.Host, p.Host)
 	hosttest.Introduce(t, b.Host, n.Host)
+	hosttest.Introduce(t, c2.Host, q.Host)
 	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "page %s %s", r.URL.Path, strings.Repeat("x", 200_000))
 	}))
@@ -81,6 +85,12 @@ func TestWebThroughRelayPeer(t *testing.T) {
 	if code != http.StatusBadGateway || !strings.Contains(body, "does not relay web requests") {
 		t.Fatalf("through a peer that does not relay: %d %q", code, body)
 	}
+	// C's only candidate, Q, relays but not over direct links.
+	c = through(c2)
+	code, _, body = get(plain.URL + "/four")
+	if code != http.StatusBadGateway || !strings.Contains(body, "relays over [tor i2p] only, not direct") {
+		t.Fatalf("through a relay that keeps to tor and i2p: %d %q", code, body)
+	}
 }
 
 // TestWebThroughRelayPeerOverOnion: as the default policy's HIGH level
@@ -111,7 +121,7 @@ func TestWebThroughRelayPeerOverOnion(t *testing.T) {
 		start(r)
 		relays = append(relays, r)
 	}
-	p := newHost(t, "P", hostOpts{config: onion("P", "") + "web {\n  relay = true\n}"})
+	p := newHost(t, "P", hostOpts{config: onion("P", "") + "web {\n  relay = true\n  relay_networks = [\"direct\"]\n}"})
 	start(p)
 	nodes := append(append([]*host(nil), relays...), p)
 	for i, x := range nodes {

@@ -80,11 +80,15 @@ func (d *Daemon) interceptRelay(from node.ID, env *envelope.Envelope) bool {
 	return true
 }
 
-// relayDial is the relay side's dialler: the first of networks that is
-// ready here.
+// relayDial is the relay side's dialler: the first of networks that this
+// node relays over (web.relay_networks) and that is ready here.
 func (d *Daemon) relayDial(ctx context.Context, networks []string, addr string) (net.Conn, string, error) {
 	var errs []error
 	for _, n := range networks {
+		if !slices.Contains(d.cfg.Web.RelayNetworks, n) {
+			errs = append(errs, fmt.Errorf("this node relays over %v only, not %s", d.cfg.Web.RelayNetworks, n))
+			continue
+		}
 		if !d.sup.Ready(n) {
 			errs = append(errs, fmt.Errorf("%s is not ready here", n))
 			continue
