@@ -222,19 +222,7 @@ func decodeWeb(blk *hcl.Block, w *Web) hcl.Diagnostics {
 		w.RelayNetworks = l
 	}
 	if a := content.Attributes["dial_timeout"]; a != nil {
-		s, d := stringAttr(a)
-		diags = append(diags, d...)
-		if !d.HasErrors() {
-			v, err := time.ParseDuration(s)
-			switch {
-			case err != nil:
-				diags = append(diags, attrError(a, "Invalid web.dial_timeout", fmt.Sprintf("%q is not a duration such as \"60s\".", s)))
-			case v < time.Second || v > 10*time.Minute:
-				diags = append(diags, attrError(a, "Invalid web.dial_timeout", fmt.Sprintf("%s is outside 1s..10m.", v)))
-			default:
-				w.DialTimeout = v
-			}
-		}
+		diags = append(diags, durationAttr(a, "web.dial_timeout", "60s", time.Second, 10*time.Minute, &w.DialTimeout)...)
 	}
 	return diags
 }
@@ -283,34 +271,10 @@ func decodeOnion(blk *hcl.Block, o *Onion) hcl.Diagnostics {
 		o.Guards = g
 	}
 	if a := content.Attributes["lease_lifetime"]; a != nil {
-		s, d := stringAttr(a)
-		diags = append(diags, d...)
-		if !d.HasErrors() {
-			v, err := time.ParseDuration(s)
-			switch {
-			case err != nil:
-				diags = append(diags, attrError(a, "Invalid onion.lease_lifetime", fmt.Sprintf("%q is not a duration such as \"10m\".", s)))
-			case v < 30*time.Second || v > 24*time.Hour:
-				diags = append(diags, attrError(a, "Invalid onion.lease_lifetime", fmt.Sprintf("%s is outside 30s..24h.", v)))
-			default:
-				o.LeaseLifetime = v
-			}
-		}
+		diags = append(diags, durationAttr(a, "onion.lease_lifetime", "10m", 30*time.Second, 24*time.Hour, &o.LeaseLifetime)...)
 	}
 	if a := content.Attributes["probe_interval"]; a != nil {
-		s, d := stringAttr(a)
-		diags = append(diags, d...)
-		if !d.HasErrors() {
-			v, err := time.ParseDuration(s)
-			switch {
-			case err != nil:
-				diags = append(diags, attrError(a, "Invalid onion.probe_interval", fmt.Sprintf("%q is not a duration such as \"5s\".", s)))
-			case v < 100*time.Millisecond || v > time.Hour:
-				diags = append(diags, attrError(a, "Invalid onion.probe_interval", fmt.Sprintf("%s is outside 100ms..1h.", v)))
-			default:
-				o.ProbeInterval = v
-			}
-		}
+		diags = append(diags, durationAttr(a, "onion.probe_interval", "5s", 100*time.Millisecond, time.Hour, &o.ProbeInterval)...)
 	}
 	if a := content.Attributes["observe_log"]; a != nil {
 		o.ObserveLog, diags = nonEmptyString(a)
@@ -443,4 +407,33 @@ func attrError(a *hcl.Attribute, summary, detail string) *hcl.Diagnostic {
 
 func posString(r hcl.Range) string {
 	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}
+
+// durationAttr decodes a duration attribute within lo..hi into dst; name
+// and example go into the error.
+func durationAttr(a *hcl.Attribute, name, example string, lo, hi time.Duration, dst *time.Duration) hcl.Diagnostics {
+	s, diags := stringAttr(a)
+	if diags.HasErrors() {
+		return diags
+	}
+	v, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return append(diags, attrError(a, "Invalid "+name, fmt.Sprintf("%q is not a duration such as %q.", s, example)))
+	case v < lo || v > hi:
+		return append(diags, attrError(a, "Invalid "+name, fmt.Sprintf("%s is outside %s..%s.", v, fmtDur(lo), fmtDur(hi))))
+	}
+	*dst = v
+	return diags
+}
+
+// fmtDur writes a bound as people write it: 1s, 10m, 24h, 100ms.
+func fmtDur(d time.Duration) string {
+	s := d.String()
+	for _, suffix := range []string{"h0m0s", "m0s"} {
+		if strings.HasSuffix(s, suffix) {
+			return strings.TrimSuffix(s, suffix[1:])
+		}
+	}
+	return s
 }
