@@ -45,15 +45,7 @@ func cmdTestnet(ctx context.Context, a *app, args []string) error {
 			lines = n.BridgeClientTorrc()
 		}
 		fmt.Fprintln(a.stdout, strings.Join(lines, "\n"))
-		if !*foreground {
-			fmt.Fprintf(a.stderr, "private tor network running (pids in %s/%s); stop it with: onemfive testnet tor down --dir %s\n",
-				n.Dir, tornet.PidFile, *dir)
-			return nil
-		}
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-		<-sig
-		n.Stop()
+		holdNetwork(a, "tor", *foreground, n.Dir, tornet.PidFile, *dir, n.Stop)
 		return nil
 	case "down":
 		k, err := tornet.Down(*dir)
@@ -76,4 +68,19 @@ func cmdTestnet(ctx context.Context, a *app, args []string) error {
 		return nil
 	}
 	return usagef("testnet tor: unknown subcommand %q (up, down, env)", sub)
+}
+
+// holdNetwork leaves a started private network running (saying how to
+// stop it) or, in the foreground, runs until SIGINT or SIGTERM and stops
+// it.
+func holdNetwork(a *app, kind string, foreground bool, netDir, pidFile, dir string, stop func()) {
+	if !foreground {
+		fmt.Fprintf(a.stderr, "private %s network running (pids in %s/%s); stop it with: onemfive testnet %s down --dir %s\n",
+			kind, netDir, pidFile, kind, dir)
+		return
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
+	stop()
 }

@@ -3,10 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
 	"sort"
-	"syscall"
 	"time"
 
 	"github.com/onemfive/onemfive/internal/testnet/i2pnet"
@@ -48,15 +45,7 @@ func cmdTestnetI2P(ctx context.Context, a *app, args []string) error {
 				fmt.Fprintf(a.stderr, "%s: SAM bridge %s\n", r.Name, r.SAMAddr())
 			}
 		}
-		if !*foreground {
-			fmt.Fprintf(a.stderr, "private i2p network running (pids in %s/%s); stop it with: onemfive testnet i2p down --dir %s\n",
-				n.Dir, i2pnet.PidFile, *dir)
-			return nil
-		}
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-		<-sig
-		n.Stop()
+		holdNetwork(a, "i2p", *foreground, n.Dir, i2pnet.PidFile, *dir, n.Stop)
 		return nil
 	case "down":
 		k, err := i2pnet.Down(*dir)
