@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/onemfive/onemfive/host/web"
@@ -71,9 +70,7 @@ func (d *Daemon) WebAddr() string { return d.webAddr }
 // ratchet's step-down, a failure is an event (what was tried and why).
 func (d *Daemon) webDone(host, network string, err error) {
 	if err == nil {
-		// "i2p via <peer> (tor)" counts for the network this node used.
-		n, _, _ := strings.Cut(network, " ")
-		d.mc.Success(n)
+		d.mc.Success(network)
 		return
 	}
 	d.hub.Publish(client.Event{Type: client.EventDelivery, Time: time.Now(), Message: "web request failed: " + err.Error(),

@@ -59,7 +59,8 @@ type Config struct {
 	// stream to an onion service can take tens of seconds).
 	DialTimeout time.Duration
 	// Done, if set, is told the outcome of every request: the network
-	// that carried it ("" when none did) and the error.
+	// this node used ("" when none worked; through a relay peer, the one
+	// that reaches the peer) and the error.
 	Done func(host, network string, err error)
 }
 
@@ -107,8 +108,8 @@ func New(cfg Config) (*Proxy, error) {
 		},
 		Transport: tr,
 		ModifyResponse: func(r *http.Response) error {
-			if rc := routeOf(r.Request.Context()); rc != nil && rc.network != "" {
-				r.Header.Set(NetworkHeader, rc.network)
+			if rc := routeOf(r.Request.Context()); rc != nil && rc.how != "" {
+				r.Header.Set(NetworkHeader, rc.how)
 			}
 			return nil
 		},
@@ -155,10 +156,12 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 }
 
 // route is what a request's context carries: its level and, once dialled,
-// the network used.
+// the network this node used and how the request went (NetworkHeader: the
+// network, or e.g. "i2p via <peer> (tor)" through a relay peer).
 type route struct {
 	level   envelope.ManCon
 	network string
+	how     string
 }
 
 type routeKey struct{}
@@ -269,7 +272,7 @@ func (p *Proxy) tunnel(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		return
 	}
 	defer p.untrack(client, upstream)
-	fmt.Fprintf(buf, "HTTP/1.1 200 Connection established\r\n%s: %s\r\n\r\n", NetworkHeader, rt.network)
+	fmt.Fprintf(buf, "HTTP/1.1 200 Connection established\r\n%s: %s\r\n\r\n", NetworkHeader, rt.how)
 	if err := buf.Flush(); err != nil {
 		return
 	}
@@ -402,7 +405,7 @@ func (p *Proxy) connect(ctx context.Context, host, port string, rt *route) (c ne
 			c, how, err := rd.RelayDial(dctx, r, addr)
 			cancel()
 			if err == nil {
-				rt.network = how
+				rt.network, rt.how = r.Network, how
 				p.cfg.Log.Debug("routed through a relay peer", "host", host, "how", how, "level", plan.Level)
 				return c, nil
 			}
@@ -420,7 +423,7 @@ func (p *Proxy) connect(ctx context.Context, host, port string, rt *route) (c ne
 		c, err := p.cfg.Router.Dial(dctx, r.Network, addr)
 		cancel()
 		if err == nil {
-			rt.network = r.Network
+			rt.network, rt.how = r.Network, r.Network
 			p.cfg.Log.Debug("routed", "host", host, "network", r.Network, "level", plan.Level)
 			return c, nil
 		}
