@@ -777,15 +777,16 @@ func (o *Overlay) askRound(ctx context.Context, dir map[node.ID]relayInfo, id no
 	return r, nil
 }
 
-// learn stores the peer records a lookup brought that verify and are newer
-// than what this node has; it returns how many it stored. A record of the
-// lookup's target is left out: its lease set is what tells its keys.
+// learn stores the peer records a lookup brought that verify, can be
+// reached from anywhere and are newer than what this node has; it returns
+// how many it stored. A record of the lookup's target is left out: its
+// lease set is what tells its keys.
 func (o *Overlay) learn(records [][]byte, target node.ID) int {
 	n := 0
 	self := o.cfg.Identity.ID()
 	for _, raw := range records {
 		rec, err := node.DecodeRecord(raw)
-		if err != nil || rec.ID == self || rec.ID == target || len(rec.Addresses) == 0 {
+		if err != nil || rec.ID == self || rec.ID == target || !wideReachable(rec) {
 			continue
 		}
 		if old, err := o.cfg.Store.Peer(string(rec.ID)); err == nil {
@@ -803,11 +804,15 @@ func (o *Overlay) learn(records [][]byte, target node.ID) int {
 }
 
 // closerRecords are the records of the relays this node knows closest to
-// key, for a not-found answer.
+// key, for a not-found answer. Relays reachable only over a local link
+// are left out: the asker may be elsewhere, and their link addresses are
+// for their neighbours only (a node hidden behind one would be revealed).
 func (o *Overlay) closerRecords(dir map[node.ID]relayInfo, key [32]byte) [][]byte {
 	ids := make([]node.ID, 0, len(dir))
-	for k := range dir {
-		ids = append(ids, k)
+	for k, r := range dir {
+		if wideReachable(r.rec) {
+			ids = append(ids, k)
+		}
 	}
 	var out [][]byte
 	for _, id := range lease.Closest(lease.StorageID(key), ids, storers) {
@@ -816,4 +821,15 @@ func (o *Overlay) closerRecords(dir map[node.ID]relayInfo, key [32]byte) [][]byt
 		}
 	}
 	return out
+}
+
+// wideReachable reports whether rec has an address on a network that is
+// not link-scoped.
+func wideReachable(rec *node.Record) bool {
+	for n, as := range rec.Addresses {
+		if len(as) > 0 && !slices.Contains(linkScoped, n) {
+			return true
+		}
+	}
+	return false
 }
