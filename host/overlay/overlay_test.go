@@ -26,7 +26,39 @@ type memNet struct {
 	nodes   map[string]*testNode
 	down    map[string]bool
 	stopped bool
-	wg      sync.WaitGroup
+
+	// inflight counts deliveries running now; idle waits until none are.
+	// (A WaitGroup would not do: deliveries start while a test waits.)
+	inflight int
+	quiet    *sync.Cond
+}
+
+// goDeliver runs f as one in-flight delivery; m.mu is held.
+func (m *memNet) goDeliver(f func()) {
+	m.inflight++
+	go func() {
+		defer func() {
+			m.mu.Lock()
+			m.inflight--
+			if m.inflight == 0 && m.quiet != nil {
+				m.quiet.Broadcast()
+			}
+			m.mu.Unlock()
+		}()
+		f()
+	}()
+}
+
+// idle waits until no delivery is running.
+func (m *memNet) idle() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.quiet == nil {
+		m.quiet = sync.NewCond(&m.mu)
+	}
+	for m.inflight > 0 {
+		m.quiet.Wait()
+	}
 }
 
 // nodeNet is one node's view of memNet.
@@ -51,12 +83,12 @@ func (n nodeNet) Send(ctx context.Context, network string, pkts []transport.Pack
 		if to == nil || m.down[p.Addr] {
 			if self := m.nodes[n.self]; self != nil {
 				addr := p.Addr
-				m.wg.Go(func() { self.o.Unreachable("mem", addr) })
+				m.goDeliver(func() { self.o.Unreachable("mem", addr) })
 			}
 			continue
 		}
 		data := bytes.Clone(p.Data)
-		m.wg.Go(func() { _ = to.o.HandlePacket(context.Background(), "mem", n.self, data) })
+		m.goDeliver(func() { _ = to.o.HandlePacket(context.Background(), "mem", n.self, data) })
 	}
 	return nil
 }
@@ -155,7 +187,7 @@ func (n *testNode) start(t testing.TB, net *memNet, cfg Config) (stop func()) {
 		})
 	}
 	t.Cleanup(stop) // before the store closes (cleanups run in reverse)
-	t.Cleanup(net.wg.Wait)
+	t.Cleanup(net.idle)
 	t.Cleanup(func() { net.mu.Lock(); net.stopped = true; net.mu.Unlock() })
 	return stop
 }
@@ -232,7 +264,7 @@ func TestLeaseSetRoundTrip(t *testing.T) {
 	if err := f.o.publish(ctx); err != nil {
 		t.Fatal(err)
 	}
-	net.wg.Wait()
+	net.idle()
 
 	ctx2, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
@@ -274,7 +306,7 @@ func TestLeaseSetRoundTrip(t *testing.T) {
 	if r := a.wait(t, "F to A by id"); string(r.data) != "by id" {
 		t.Fatalf("A got %q", r.data)
 	}
-	net.wg.Wait()
+	net.idle()
 
 	// What every relay saw, from its observation log.
 	addrID := map[string]node.ID{}
@@ -364,7 +396,7 @@ func TestReplyKeysSurviveRestart(t *testing.T) {
 	if err := f.o.publish(ctx); err != nil {
 		t.Fatal(err)
 	}
-	net.wg.Wait()
+	net.idle()
 	keys := store.NewReplyKeys(f.st)
 	kept, err := keys.Len()
 	if err != nil || kept == 0 {
@@ -433,14 +465,22 @@ func TestLookupWalksCloser(t *testing.T) {
 	if err := f.o.publish(ctx); err != nil {
 		t.Fatal(err)
 	}
-	net.wg.Wait()
-	for _, r := range far {
+	net.idle()
+	for _, r := range byDist[:storers] {
 		r.o.mu.Lock()
 		_, has := r.o.stored[key]
 		r.o.mu.Unlock()
-		if has {
-			t.Fatalf("far relay %s stores F's set; the test needs storers A does not know", r.addr)
+		if !has {
+			t.Fatalf("relay %s, among the %d closest to the key, does not store F's set", r.addr, storers)
 		}
+	}
+	// F may have published on its own before it knew every relay, at
+	// relays that were closest then: the far ones forget it, so that only
+	// storers A does not know keep the set and A has to walk.
+	for _, r := range far {
+		r.o.mu.Lock()
+		delete(r.o.stored, key)
+		r.o.mu.Unlock()
 	}
 
 	ctx2, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -507,7 +547,7 @@ func TestDeadRelay(t *testing.T) {
 	if err := f.o.publish(ctx); err != nil {
 		t.Fatal(err)
 	}
-	net.wg.Wait()
+	net.idle()
 	net.mu.Lock()
 	net.down["r2"] = true
 	net.mu.Unlock()
