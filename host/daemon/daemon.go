@@ -93,7 +93,6 @@ type Daemon struct {
 	overlayCancel context.CancelFunc
 	overlayWG     sync.WaitGroup
 	obsFile       *os.File
-	onionParams   sync.Map // destination id → overlay.Params of its last route
 }
 
 // New prepares a daemon; nothing runs until Start.

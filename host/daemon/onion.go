@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/url"
 	"os"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/onemfive/onemfive/host/node"
 	"github.com/onemfive/onemfive/host/onion"
@@ -136,8 +140,61 @@ func (d *Daemon) onionRoute(dest *node.Record, r policy.RoutePlan, replies int) 
 	if err := d.overlay.CanRoute(dest.ID, p); err != nil {
 		return p, err
 	}
-	d.onionParams.Store(string(dest.ID), p)
 	return p, nil
+}
+
+// onionAddr is the courier address of an envelope for id over onion paths
+// with p: the id with the parameters after a '?', so that each batch the
+// courier sends carries its own (two envelopes to one node may follow
+// different steps: a relayed web frame and a message).
+func onionAddr(id node.ID, p overlay.Params) string {
+	v := url.Values{}
+	v.Set("hops", strconv.Itoa(p.Hops))
+	if p.DelayMin > 0 || p.DelayMax > 0 {
+		v.Set("delay", p.DelayMin.String()+".."+p.DelayMax.String())
+	}
+	if len(p.Networks) > 0 {
+		v.Set("net", strings.Join(p.Networks, ","))
+	}
+	if p.Replies > 0 {
+		v.Set("replies", strconv.Itoa(p.Replies))
+	}
+	return string(id) + "?" + v.Encode()
+}
+
+// parseOnionAddr reverses onionAddr. A bare address (a reply handle, or an
+// id without parameters) gets two hops.
+func parseOnionAddr(addr string) (string, overlay.Params, error) {
+	p := overlay.Params{Hops: 2}
+	dest, q, ok := strings.Cut(addr, "?")
+	if !ok {
+		return addr, p, nil
+	}
+	v, err := url.ParseQuery(q)
+	if err != nil {
+		return "", p, fmt.Errorf("daemon: onion address %q: %w", addr, err)
+	}
+	if p.Hops, err = strconv.Atoi(v.Get("hops")); err != nil || p.Hops < 0 || p.Hops >= onion.MaxHops {
+		return "", p, fmt.Errorf("daemon: onion address %q: bad hops", addr)
+	}
+	if d := v.Get("delay"); d != "" {
+		lo, hi, _ := strings.Cut(d, "..")
+		a, err1 := time.ParseDuration(lo)
+		b, err2 := time.ParseDuration(hi)
+		if err1 != nil || err2 != nil || a < 0 || b < a {
+			return "", p, fmt.Errorf("daemon: onion address %q: bad delay", addr)
+		}
+		p.DelayMin, p.DelayMax = a, b
+	}
+	if n := v.Get("net"); n != "" {
+		p.Networks = strings.Split(n, ",")
+	}
+	if r := v.Get("replies"); r != "" {
+		if p.Replies, err = strconv.Atoi(r); err != nil || p.Replies < 0 || p.Replies > overlay.MaxReplies {
+			return "", p, fmt.Errorf("daemon: onion address %q: bad replies", addr)
+		}
+	}
+	return dest, p, nil
 }
 
 // sendOnion is networks.Send for the onion layer.
@@ -147,11 +204,12 @@ func (d *Daemon) sendOnion(ctx context.Context, pkts []transport.Packet) error {
 	}
 	var errs []error
 	for _, pkt := range pkts {
-		p := overlay.Params{Hops: 2}
-		if v, ok := d.onionParams.Load(pkt.Addr); ok {
-			p = v.(overlay.Params)
+		dest, p, err := parseOnionAddr(pkt.Addr)
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		errs = append(errs, d.overlay.Send(ctx, pkt.Addr, pkt.Data, p))
+		errs = append(errs, d.overlay.Send(ctx, dest, pkt.Data, p))
 	}
 	return errors.Join(errs...)
 }

@@ -144,7 +144,7 @@ func (d *Daemon) route(dest *node.Record, o store.Outgoing) (string, string, err
 				if o.Attempts == 0 {
 					d.log.Debug("routing over onion paths", "id", o.ID, "dest", dest.ID.Short(), "hops", p.Hops, "networks", p.Networks)
 				}
-				return onionNetwork, string(dest.ID), nil
+				return onionNetwork, onionAddr(dest.ID, p), nil
 			}
 			skipped = append(skipped, fmt.Sprintf("%s with %s onion hops: %v", r.Network, r.Hops, err))
 			if !d.cfg.Onion.FallbackDirect {
