@@ -88,9 +88,13 @@ onion {
   # through gateway relays without learning where it is.
   publish = true
   # While few relays are known, a message whose policy asks for hops goes
-  # over a direct route instead (an event and a log line say so); false
-  # keeps such messages queued until a path exists.
+  # over a direct route instead (an event and a log line say so), but only
+  # over tor or i2p, which hide this node's address anyway; false keeps
+  # such messages queued until a path exists.
   fallback_direct = true
+  # The same over direct, lan or https links, which show the destination
+  # this node's IP address.
+  fallback_clearnet = false
   # client_only = true          # never relay for others
   # guards = ["<node id>", ...] # the only first relays (like Tor's guards);
   #                             # default: one picked automatically, kept

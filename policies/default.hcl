@@ -11,7 +11,9 @@
 # absent, or when no peer it must go through is known; when every step
 # failed, on_failure actions run in order.
 #
-#   hops          onemfive onion relays before the network hop ("1..3" ok)
+#   hops          onemfive onion relays before the network hop ("1..3" ok);
+#                 a web step with hops and no via ends at an exit: a peer
+#                 with the step's network fetches after the hops
 #   delay         random delay each relay holds a packet ("4s..10s")
 #   hold          onion-layer store-and-forward delay ("0s..90d")
 #   copies        copies of the message sent ("3..12" ok)

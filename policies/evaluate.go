@@ -67,6 +67,9 @@ type Relay struct {
 	Candidates []string
 	// Discover: no qualifying peer needs to be known in advance.
 	Discover bool
+	// Exit is set on the relay a web step with onion hops and no via of
+	// its own ends at: the step's network's peer that fetches.
+	Exit bool
 }
 
 // Fallback is one on_failure action with what it can use.
@@ -231,12 +234,25 @@ func planStep(s *Step, n string, st State, pl *Plan) (RoutePlan, bool) {
 		}
 		rp.Via = append(rp.Via, r)
 	}
+	if pl.Kind == envelope.KindWeb && len(rp.Via) == 0 && s.Hops.Max > 0 {
+		// Onion relays cannot fetch a site unless one of them is the
+		// exit: a peer with the step's network, after the hops, fetches.
+		r := Relay{Network: n, PeerHas: []string{n}, Exit: true}
+		r.Candidates = candidates(st.Peers, r)
+		if len(r.Candidates) == 0 {
+			pl.explain("skip %s at %s: %s onion hops need an exit after them, and no known peer over %s has %s to fetch", label, Pos(s.Pos), s.Hops, n, n)
+			return RoutePlan{}, false
+		}
+		rp.Via = append(rp.Via, r)
+	}
 	msg := fmt.Sprintf("use %s at %s: %s", label, Pos(s.Pos), ns.Status)
 	if ns.Status == Bootstrapping {
 		msg = fmt.Sprintf("use %s at %s: %s; sending waits for it", label, Pos(s.Pos), since(ns))
 	}
 	for _, r := range rp.Via {
 		switch {
+		case r.Exit:
+			msg += fmt.Sprintf("; %s onion hops, then an exit peer with %s fetches: %s", rp.Hops, describe(r), strings.Join(r.Candidates, ", "))
 		case len(r.Candidates) > 0:
 			msg += fmt.Sprintf("; via a peer over %s with %s: %s", r.Network, describe(r), strings.Join(r.Candidates, ", "))
 		case r.Discover:

@@ -74,6 +74,15 @@ func (n *networks) list() string {
 	return strings.Join(names, ", ")
 }
 
+// InClass reports whether network belongs to class (a builtin class or one
+// a network block names).
+func (p *Policy) InClass(network, class string) bool {
+	if p == nil || p.nets == nil {
+		return false
+	}
+	return contains(p.nets.classes[class], network)
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {

@@ -43,7 +43,11 @@ func (r RoutePlan) String() string {
 	}
 	fmt.Fprintf(&b, " copies=%s", r.Copies)
 	for _, v := range r.Via {
-		fmt.Fprintf(&b, " -> peer{over %s, %s", v.Network, describe(v))
+		kind := "peer"
+		if v.Exit {
+			kind = "exit"
+		}
+		fmt.Fprintf(&b, " -> %s{over %s, %s", kind, v.Network, describe(v))
 		if !v.Delay.IsZero() {
 			fmt.Fprintf(&b, ", delay %s", v.Delay)
 		}

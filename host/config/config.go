@@ -98,9 +98,14 @@ type Onion struct {
 	ObserveLog string
 	// FallbackDirect sends over a direct route, with a logged downgrade
 	// event, when the policy asks for onion hops and too few relays are
-	// known. Default true until lease sets are found automatically; set it
-	// to false to queue instead.
+	// known (a new network of two or three nodes). Only over networks of
+	// the anonymous class (tor, i2p), which hide this node's address
+	// anyway, unless FallbackClearnet is set too. False queues instead.
 	FallbackDirect bool
+	// FallbackClearnet lets that downgrade use networks that show this
+	// node's IP address to the destination (direct, lan, https). Default
+	// false.
+	FallbackClearnet bool
 }
 
 // DefaultOnion is the onion block's default.

@@ -365,17 +365,17 @@ func TestOnionBlock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := config.DefaultOnion(); cfg.Onion.Enabled != d.Enabled || cfg.Onion.Publish != d.Publish || cfg.Onion.FallbackDirect != d.FallbackDirect || !cfg.Onion.Enabled || cfg.Onion.Guards != nil {
+	if d := config.DefaultOnion(); cfg.Onion.Enabled != d.Enabled || cfg.Onion.Publish != d.Publish || cfg.Onion.FallbackDirect != d.FallbackDirect || cfg.Onion.FallbackClearnet || !cfg.Onion.Enabled || cfg.Onion.Guards != nil {
 		t.Fatalf("default onion %+v", cfg.Onion)
 	}
-	src := "data_dir = \"/d\"\nonion {\n  enabled = false\n  client_only = true\n  publish = false\n  fallback_direct = false\n" +
+	src := "data_dir = \"/d\"\nonion {\n  enabled = false\n  client_only = true\n  publish = false\n  fallback_direct = false\n  fallback_clearnet = true\n" +
 		"  lease_lifetime = \"2m\"\n  observe_log = \"obs.jsonl\"\n  guards = [\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"]\n}\n"
 	cfg, err = config.Parse([]byte(src), "/etc/om5/t.hcl", noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	o := cfg.Onion
-	if o.Enabled || !o.ClientOnly || o.Publish || o.FallbackDirect || o.LeaseLifetime != 2*time.Minute ||
+	if o.Enabled || !o.ClientOnly || o.Publish || o.FallbackDirect || !o.FallbackClearnet || o.LeaseLifetime != 2*time.Minute ||
 		o.ObserveLog != "/etc/om5/obs.jsonl" || len(o.Guards) != 1 {
 		t.Fatalf("onion %+v", o)
 	}

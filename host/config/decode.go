@@ -53,6 +53,7 @@ var onionSchema = &hcl.BodySchema{
 		{Name: "lease_lifetime"},
 		{Name: "observe_log"},
 		{Name: "fallback_direct"},
+		{Name: "fallback_clearnet"},
 		{Name: "probe_interval"},
 	},
 }
@@ -251,7 +252,8 @@ func decodeAPI(blk *hcl.Block, fc *fileConfig) hcl.Diagnostics {
 func decodeOnion(blk *hcl.Block, o *Onion) hcl.Diagnostics {
 	content, diags := blk.Body.Content(onionSchema)
 	for name, dst := range map[string]*bool{"enabled": &o.Enabled, "client_only": &o.ClientOnly,
-		"publish": &o.Publish, "fallback_direct": &o.FallbackDirect} {
+		"publish": &o.Publish, "fallback_direct": &o.FallbackDirect,
+		"fallback_clearnet": &o.FallbackClearnet} {
 		if a := content.Attributes[name]; a != nil {
 			b, d := boolAttr(a)
 			diags = append(diags, d...)

@@ -45,6 +45,9 @@ type Handlers struct {
 	// (state "acked", with the network the ack came over) or given up
 	// (state "expired").
 	Delivery func(id string, dest node.ID, network, state string)
+	// Waiting is called once per envelope, on its first attempt, when no
+	// route can carry it yet; why is the route function's reason.
+	Waiting func(id string, dest node.ID, why error)
 	// Authenticated is called when a data packet that arrived from addr on
 	// network has been opened and its sender authenticated, before it is
 	// acknowledged to addr (the onion layer binds reply handles to nodes).
@@ -325,6 +328,9 @@ func (c *Courier) flush(ctx context.Context) {
 				} else {
 					if o.Attempts == 0 {
 						c.log.Info("no usable route yet; the envelope waits", "id", o.ID, "dest", p.ID.Short(), "why", why)
+						if c.h.Waiting != nil {
+							c.h.Waiting(o.ID, p.ID, why)
+						}
 					}
 					// Nothing was sent: look again soon, so the envelope
 					// leaves shortly after a route appears.

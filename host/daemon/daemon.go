@@ -221,6 +221,13 @@ func (d *Daemon) startCourier(ctx context.Context) error {
 			d.hub.Publish(client.Event{Type: client.EventDelivery, Time: time.Now(), Message: state,
 				Data: map[string]any{"id": id, "state": state, "dest": string(dest), "network": network}})
 		},
+		Waiting: func(id string, dest node.ID, why error) {
+			if _, relayed := d.forced.Load(id); relayed {
+				return
+			}
+			d.hub.Publish(client.Event{Type: client.EventDelivery, Time: time.Now(), Message: "waiting: " + why.Error(),
+				Data: map[string]any{"id": id, "state": "waiting", "dest": string(dest)}})
+		},
 		Intercept: d.interceptRelay,
 		Authenticated: func(network, addr string, from node.ID) {
 			if network == onionNetwork && d.overlay != nil && overlay.IsHandle(addr) {

@@ -150,6 +150,10 @@ func (d *Daemon) route(dest *node.Record, o store.Outgoing) (string, string, err
 			if !d.cfg.Onion.FallbackDirect {
 				continue
 			}
+			if !d.cfg.Onion.FallbackClearnet && !d.mc.InClass(r.Network, policy.ClassAnonymous) {
+				skipped = append(skipped, fmt.Sprintf("%s without onion hops: it would show this node's address to the destination (onion.fallback_clearnet is off)", r.Network))
+				continue
+			}
 			if o.Attempts == 0 {
 				d.downgrade(o.ID, dest.ID, r, err)
 			}

@@ -21,6 +21,8 @@ import (
 // between A and P. A peer that does not relay refuses, and a relay that
 // dials only over Tor and I2P (the default) will not dial over a direct
 // link, which would let peers reach its own machine; the answers say so.
+// A policy whose own route fails asks its peers on failure
+// (relay_via_peers).
 func TestWebThroughRelayPeer(t *testing.T) {
 	policyFile, err := filepath.Abs("testdata/policy/web-relay.hcl")
 	if err != nil {
@@ -77,6 +79,25 @@ func TestWebThroughRelayPeer(t *testing.T) {
 	// A's inbox holds none of the stream's frames.
 	if items := a.WaitInbox(0, time.Second); len(items) != 0 {
 		t.Errorf("A's inbox holds %d items after relayed requests", len(items))
+	}
+
+	// D's policy fetches over Tor, which D lacks; on failure it asks its
+	// peers (P) to fetch, as the default policy's MEDIUM level does.
+	fallbackPolicy, err := filepath.Abs("testdata/policy/web-relay-fallback.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newHost(t, "D", hostOpts{config: fmt.Sprintf("policies = [%q]\nweb {\n  listen = \"127.0.0.1:0\"\n  dial_timeout = \"20s\"\n}", fallbackPolicy)})
+	d.Start()
+	d.WaitPlugin("direct", "ready", 30*time.Second)
+	hosttest.Introduce(t, d.Host, p.Host)
+	c = through(d)
+	code, hdr, body = get(plain.URL + "/fallback")
+	if code != 200 || !strings.HasPrefix(body, "page /fallback ") {
+		t.Fatalf("relay_via_peers: %d %.300q", code, body)
+	}
+	if how := hdr.Get(web.NetworkHeader); !strings.Contains(how, "relayed by "+p.ID[:12]) {
+		t.Errorf("%s = %q, want it to name the peer that fetched, %s", web.NetworkHeader, how, p.ID[:12])
 	}
 
 	// B's only candidate, N, does not relay.

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/onemfive/onemfive/host/node"
+	"github.com/onemfive/onemfive/host/web"
 	"github.com/onemfive/onemfive/host/webrelay"
 	policy "github.com/onemfive/onemfive/policies"
 	"github.com/onemfive/onemfive/sdk/envelope"
@@ -81,10 +83,24 @@ func (d *Daemon) interceptRelay(from node.ID, env *envelope.Envelope) bool {
 }
 
 // relayDial is the relay side's dialler: the first of networks that this
-// node relays over (web.relay_networks) and that is ready here.
+// node relays over (web.relay_networks) and that is ready here;
+// web.AnyNetwork stands for each of web.relay_networks.
 func (d *Daemon) relayDial(ctx context.Context, networks []string, addr string) (net.Conn, string, error) {
 	var errs []error
+	var expanded []string
 	for _, n := range networks {
+		if n == web.AnyNetwork {
+			expanded = append(expanded, d.cfg.Web.RelayNetworks...)
+			continue
+		}
+		expanded = append(expanded, n)
+	}
+	seen := map[string]bool{}
+	for _, n := range expanded {
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
 		if !slices.Contains(d.cfg.Web.RelayNetworks, n) {
 			errs = append(errs, fmt.Errorf("this node relays over %v only, not %s", d.cfg.Web.RelayNetworks, n))
 			continue
@@ -103,6 +119,9 @@ func (d *Daemon) relayDial(ctx context.Context, networks []string, addr string) 
 			return c, n, nil
 		}
 		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		errs = append(errs, errors.New("no network to fetch over"))
 	}
 	return nil, "", errors.Join(errs...)
 }
@@ -125,10 +144,73 @@ func (r webRouter) RelayDial(ctx context.Context, route policy.RoutePlan, addr s
 	if len(v.PeerHas) == 0 {
 		return nil, "", errors.New("the step names no network the relay peer must have")
 	}
-	cands := slices.Clone(v.Candidates)
-	if len(cands) == 0 {
+	if len(v.Candidates) == 0 {
 		return nil, "", fmt.Errorf("no known peer over %s has %v", route.Network, v.PeerHas)
 	}
+	return r.tryRelays(ctx, v.Candidates, func(p string) (net.Conn, string, error) {
+		s, network, err := r.d.relay.Dial(ctx, p, v.PeerHas, addr, opt, route)
+		if err != nil {
+			return nil, "", err
+		}
+		return s, fmt.Sprintf("%s via %s (%s)", route.Network, node.ID(p).Short(), network), nil
+	})
+}
+
+// RelayViaPeers implements web.PeerRelayer (on_failure relay_via_peers):
+// each peer in turn is asked to fetch addr over one of networks. Frames go
+// to it without onion hops (the answer comes back directly, as the action
+// says) over a network it shares with this node, Tor and I2P first.
+func (r webRouter) RelayViaPeers(ctx context.Context, peers, networks []string, addr string) (net.Conn, string, error) {
+	return r.tryRelays(ctx, peers, func(p string) (net.Conn, string, error) {
+		over, err := r.d.reachOver(node.ID(p))
+		if err != nil {
+			return nil, "", err
+		}
+		route := policy.RoutePlan{Network: over, Step: string(policy.RelayViaPeers), Rule: "on_failure"}
+		s, network, err := r.d.relay.Dial(ctx, p, networks, addr, webrelay.DefaultOptions, route)
+		if err != nil {
+			return nil, "", err
+		}
+		return s, fmt.Sprintf("relayed by %s over %s (%s)", node.ID(p).Short(), over, network), nil
+	})
+}
+
+// reachOver is the network this node sends to peer over without onion
+// hops: one both have and that is ready here, anonymous ones first.
+func (d *Daemon) reachOver(peer node.ID) (string, error) {
+	raw, err := d.store.Peer(string(peer))
+	if err != nil {
+		return "", fmt.Errorf("peer %s: %w", peer.Short(), err)
+	}
+	rec, err := node.DecodeRecord(raw)
+	if err != nil {
+		return "", fmt.Errorf("peer %s: %w", peer.Short(), err)
+	}
+	nets := make([]string, 0, len(rec.Addresses))
+	for n := range rec.Addresses {
+		if d.sup.Ready(n) {
+			nets = append(nets, n)
+		}
+	}
+	slices.SortFunc(nets, func(a, b string) int {
+		aa, ba := d.mc.InClass(a, policy.ClassAnonymous), d.mc.InClass(b, policy.ClassAnonymous)
+		if aa != ba {
+			if aa {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	if len(nets) == 0 {
+		return "", fmt.Errorf("peer %s: no network it is on is ready here", peer.Short())
+	}
+	return nets[0], nil
+}
+
+// tryRelays calls dial for candidate peers in order, at most
+// maxRelayCandidates of them, skipping those that refused lately.
+func (r webRouter) tryRelays(ctx context.Context, cands []string, dial func(peer string) (net.Conn, string, error)) (net.Conn, string, error) {
 	var errs []error
 	tried, skipped := 0, 0
 	for _, p := range cands {
@@ -140,9 +222,9 @@ func (r webRouter) RelayDial(ctx context.Context, route policy.RoutePlan, addr s
 			continue
 		}
 		tried++
-		s, network, err := r.d.relay.Dial(ctx, p, v.PeerHas, addr, opt, route)
+		s, how, err := dial(p)
 		if err == nil {
-			return s, fmt.Sprintf("%s via %s (%s)", route.Network, node.ID(p).Short(), network), nil
+			return s, how, nil
 		}
 		if errors.Is(err, webrelay.ErrRefused) {
 			r.d.refused.Store(p, time.Now())
@@ -154,6 +236,9 @@ func (r webRouter) RelayDial(ctx context.Context, route policy.RoutePlan, addr s
 	}
 	if skipped > 0 {
 		errs = append(errs, fmt.Errorf("%d more peers skipped: they said lately that they do not relay web requests", skipped))
+	}
+	if len(errs) == 0 {
+		errs = append(errs, errors.New("no peer to ask"))
 	}
 	return nil, "", errors.Join(errs...)
 }

@@ -295,6 +295,14 @@ func (e *Engine) Snapshot() Snapshot {
 		Networks: nets, Files: slices.Clone(e.files)}
 }
 
+// InClass reports whether the policy in force puts network in class.
+func (e *Engine) InClass(network, class string) bool {
+	e.mu.Lock()
+	pol := e.pol
+	e.mu.Unlock()
+	return pol.InClass(network, class)
+}
+
 // Plan evaluates req against the live state and the given peers.
 func (e *Engine) Plan(req policy.Request, peers []policy.Peer) (policy.Plan, error) {
 	e.mu.Lock()

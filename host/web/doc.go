@@ -19,8 +19,7 @@
 // Routes through a relay peer (via { peer_has ... }) go to the Router's
 // RelayDialer: a onemfive peer that has the named network fetches, and the
 // stream's bytes travel to it in envelopes over the step's network and
-// onion hops (host/webrelay). Routes the proxy cannot carry yet are skipped with the
-// reason in the answer: onion hops before the network hop without a relay
-// peer (onion relays that open streams are not built) and chains of more
-// than one relay peer.
+// onion hops (host/webrelay). A web step with onion hops and no via of its
+// own ends at an exit peer the policy adds (policies.Relay.Exit), carried
+// the same way.
 package web

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +46,14 @@ type Router interface {
 // NetworkHeader).
 type RelayDialer interface {
 	RelayDial(ctx context.Context, route policy.RoutePlan, addr string) (net.Conn, string, error)
+}
+
+// PeerRelayer is what a Router implements when it can carry the
+// on_failure action relay_via_peers: each of peers in turn is asked to
+// fetch addr over one of networks (most wanted first), and the first that
+// can answers directly.
+type PeerRelayer interface {
+	RelayViaPeers(ctx context.Context, peers, networks []string, addr string) (net.Conn, string, error)
 }
 
 // Config configures a Proxy.
@@ -415,7 +424,9 @@ func (p *Proxy) connect(ctx context.Context, host, port string, rt *route) (c ne
 			se.tried = append(se.tried, fmt.Sprintf("%s via a peer with %s (%s): %v", r.Network, strings.Join(r.Via[0].PeerHas, ", "), r.Rule, err))
 			continue
 		case r.Hops.Min > 0:
-			se.tried = append(se.tried, fmt.Sprintf("%s (%s): asks for %s onion hops before the network and names no relay peer to fetch; web requests through onion relays alone are not built yet",
+			// The policy gives such steps an exit peer; a plan without
+			// one cannot be fetched here without dropping the hops.
+			se.tried = append(se.tried, fmt.Sprintf("%s (%s): asks for %s onion hops before the network and names no exit peer to fetch after them",
 				r.Network, r.Rule, r.Hops))
 			continue
 		}
@@ -433,16 +444,61 @@ func (p *Proxy) connect(ctx context.Context, host, port string, rt *route) (c ne
 		se.tried = append(se.tried, fmt.Sprintf("%s (%s): %v", r.Network, r.Rule, err))
 	}
 	for _, f := range plan.OnFailure {
-		switch f.Action {
-		case policy.RelayViaPeers:
-			se.actions = append(se.actions, string(f.Action)+": relaying web requests through peers is not built yet")
-		default:
+		if f.Action != policy.RelayViaPeers {
 			se.actions = append(se.actions, string(f.Action))
+			continue
 		}
+		pr, ok := p.cfg.Router.(PeerRelayer)
+		switch {
+		case !ok:
+			se.actions = append(se.actions, string(f.Action)+": this router cannot relay web requests through peers")
+			continue
+		case len(f.Peers) == 0:
+			se.actions = append(se.actions, string(f.Action)+": no known peer is reachable")
+			continue
+		}
+		dctx, cancel := context.WithTimeout(ctx, p.cfg.DialTimeout)
+		c, how, err := pr.RelayViaPeers(dctx, f.Peers, fetchNetworks(plan), addr)
+		cancel()
+		if err == nil {
+			rt.network, rt.how = string(policy.RelayViaPeers), how
+			p.cfg.Log.Debug("relayed through a peer on failure", "host", host, "how", how, "level", plan.Level)
+			return c, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("web: %s: %w", host, ctx.Err())
+		}
+		se.actions = append(se.actions, fmt.Sprintf("%s: %v", f.Action, err))
 	}
 	p.cfg.Log.Info("site down", "host", host, "level", plan.Level, "tried", len(se.tried))
 	return nil, se
 }
+
+// fetchNetworks are the networks a peer asked to fetch for plan should
+// use: those its routes fetch over, in order, then AnyNetwork.
+func fetchNetworks(plan policy.Plan) []string {
+	var out []string
+	add := func(n string) {
+		if n != "" && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	for _, r := range plan.Routes {
+		if len(r.Via) == 0 {
+			add(r.Network)
+			continue
+		}
+		for _, n := range r.Via[len(r.Via)-1].PeerHas {
+			add(n)
+		}
+	}
+	add(AnyNetwork)
+	return out
+}
+
+// AnyNetwork in the networks a relay peer is asked to fetch over means any
+// network it relays over.
+const AnyNetwork = "*"
 
 // ProxyURL is the proxy URL an application uses for a proxy at addr with
 // token; level, if set, is sent as the user name.

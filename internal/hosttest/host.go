@@ -68,6 +68,13 @@ func NewHost(tb testing.TB, name string, o Options) *Host {
 	}
 	cfg := fmt.Sprintf("data_dir = %q\nplugin_dir = %q\nlog_level = %q\napi {\n  listen = \"127.0.0.1:0\"\n}\n", h.DataDir, h.PluginDir, o.LogLevel)
 	cfg += o.Config + "\n"
+	if !strings.Contains(o.Config, "onion {") {
+		// Test networks of two or three hosts on direct links are too
+		// small for onion paths: send directly, as a user of such a
+		// network would configure (the default keeps such envelopes
+		// queued). Tests of the onion layer write their own block.
+		cfg += "onion {\n  fallback_clearnet = true\n}\n"
+	}
 	for _, p := range o.Plugins {
 		if p.Binary != "" {
 			h.Install(p.Binary)

@@ -234,7 +234,7 @@ func TestLANRelayToHiddenNode(t *testing.T) {
 		h := hosttest.NewHost(t, fmt.Sprintf("n%d", i), hosttest.Options{
 			Plugins: []hosttest.Plugin{{Name: "lan", Binary: bin,
 				Body: "interfaces = " + ifaces + "\nannounce_interval = \"1s\"\nkeepalive = \"1s\""}},
-			Config: fmt.Sprintf("policies = [%q]\nonion {\n  probe_interval = \"1s\"\n}\n", policy),
+			Config: fmt.Sprintf("policies = [%q]\nonion {\n  probe_interval = \"1s\"\n  fallback_clearnet = true\n}\n", policy),
 			Wrap:   []string{"ip", "netns", "exec", name},
 		})
 		h.Start()
