@@ -48,16 +48,39 @@ func (o *Overlay) guardIDs(dir map[node.ID]relayInfo) []node.ID {
 		}
 		return []node.ID{cur}
 	}
-	if _, ok := dir[cur]; ok && !slices.Contains(sus, cur) {
-		return []node.ID{cur}
+	// A guard that shares no network with any other relay (a node hanging
+	// off this one by a private link) is a dead end: every path through
+	// it fails. Such relays are guards only when nothing else is.
+	perLabel := map[string]int{}
+	for _, r := range dir {
+		for _, l := range r.cand.Networks {
+			perLabel[l]++
+		}
+	}
+	onward := func(id node.ID) bool {
+		for _, l := range dir[id].cand.Networks {
+			if perLabel[l] > 1 {
+				return true
+			}
+		}
+		return false
 	}
 	mine := o.selfLabels()
-	var cands []node.ID
+	var cands, onwardCands []node.ID
 	for id, r := range dir {
 		if slices.Contains(sus, id) || (mine != nil && !overlap(mine, r.cand.Networks)) {
 			continue
 		}
 		cands = append(cands, id)
+		if onward(id) {
+			onwardCands = append(onwardCands, id)
+		}
+	}
+	if len(onwardCands) > 0 {
+		cands = onwardCands
+	}
+	if _, ok := dir[cur]; ok && !slices.Contains(sus, cur) && (onward(cur) || len(onwardCands) == 0) {
+		return []node.ID{cur}
 	}
 	if len(cands) == 0 {
 		if cur == "" {
@@ -75,9 +98,12 @@ func (o *Overlay) guardIDs(dir map[node.ID]relayInfo) []node.ID {
 	if err := o.cfg.Store.Put(guardKey, []byte(pick)); err != nil {
 		o.log.Warn("guard not persisted", "error", err)
 	}
-	if cur == "" {
+	switch _, known := dir[cur]; {
+	case cur == "":
 		o.log.Info("guard chosen", "guard", pick.Short())
-	} else {
+	case known && !slices.Contains(sus, cur):
+		o.log.Info("guard replaced: the previous one reaches no other relay", "guard", pick.Short(), "previous", cur.Short())
+	default:
 		o.log.Info("guard replaced: the previous one is down or gone", "guard", pick.Short(), "previous", cur.Short())
 	}
 	return []node.ID{pick}

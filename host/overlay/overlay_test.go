@@ -703,3 +703,43 @@ func TestResolveNotFound(t *testing.T) {
 		t.Fatalf("Resolve = %v (deadline hit: %v), want ErrNoLease before the deadline", err, ctx.Err())
 	}
 }
+
+// TestAutoGuardNotADeadEnd: a relay that shares no network with any other
+// relay (a node hanging off this one by a private link) is no guard while
+// another candidate exists: every path through it would fail. A guard
+// picked while it was the only relay known is replaced once others are.
+func TestAutoGuardNotADeadEnd(t *testing.T) {
+	net := &memNet{nodes: map[string]*testNode{}, down: map[string]bool{}}
+	a := newTestNode(t, net, "a", Config{AutoGuard: true, ClientOnly: true, ProbeInterval: -1})
+	hidden := newTestNode(t, net, "hidden", Config{ProbeInterval: -1})
+	// hidden is on a private link (lan@10.78.0.0/24) that only a shares.
+	rec, err := hidden.id.NewRecord(map[string][]string{"lan": {"10.78.0.2:7000"}}, time.Now(), hidden.o.MixRecords()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.st.PutPeer(string(hidden.id.ID()), rec); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := a.o.directory(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := a.o.guardIDs(dir); len(g) != 1 || g[0] != hidden.id.ID() {
+		t.Fatalf("with one relay known, guards %v, want it", g)
+	}
+	var relays []*testNode
+	for i := range 3 {
+		r := newTestNode(t, net, fmt.Sprintf("r%d", i), Config{ProbeInterval: -1})
+		introduce(t, a, r)
+		relays = append(relays, r)
+	}
+	if dir, err = a.o.directory(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		g := a.o.guardIDs(dir)
+		if len(g) != 1 || g[0] == hidden.id.ID() {
+			t.Fatalf("guards %v: the dead end is kept", g)
+		}
+	}
+}
