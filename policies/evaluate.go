@@ -279,6 +279,11 @@ func describe(r Relay) string {
 	return strings.Join(parts, ", ")
 }
 
+// Candidates returns the ids of peers that qualify for r (reachable over
+// r.Network, with r.PeerHas and r.PeerManConBelow), sorted: what a peer
+// forwarding along a chain uses to pick the next one.
+func Candidates(peers []Peer, r Relay) []string { return candidates(peers, r) }
+
 // candidates returns the ids of peers that qualify for r, sorted.
 func candidates(peers []Peer, r Relay) []string {
 	var ids []string

@@ -194,3 +194,49 @@ func TestWebThroughRelayPeerOverOnion(t *testing.T) {
 		}
 	}
 }
+
+// TestWebThroughRelayChain: as the default policy's NEO web rule asks, A's
+// request goes to a peer P1, which holds the open for the second via's
+// delay and forwards the stream to a peer it picks itself, P2, which
+// fetches. A knows only P1, so only P1 can have picked P2; P1 relays
+// nothing itself (it keeps to Tor and I2P) and never dials the site.
+func TestWebThroughRelayChain(t *testing.T) {
+	policyFile, err := filepath.Abs("testdata/policy/web-relay-chain.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newHost(t, "A", hostOpts{config: fmt.Sprintf("policies = [%q]\nweb {\n  listen = \"127.0.0.1:0\"\n  dial_timeout = \"20s\"\n}", policyFile)})
+	p1 := newHost(t, "P1", hostOpts{config: "web {\n  relay = true\n}"})
+	p2 := newHost(t, "P2", hostOpts{config: "web {\n  relay = true\n  relay_networks = [\"direct\"]\n}"})
+	for _, h := range []*host{a, p1, p2} {
+		h.Start()
+		h.WaitPlugin("direct", "ready", 30*time.Second)
+	}
+	hosttest.Introduce(t, a.Host, p1.Host)
+	hosttest.Introduce(t, p1.Host, p2.Host)
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "chained %s %s", r.URL.Path, strings.Repeat("y", 100_000))
+	}))
+	defer site.Close()
+	c := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{Proxy: http.ProxyURL(a.WebProxyURL("NEO"))}}
+	start := time.Now()
+	r := hosttest.WebGet(c, site.URL+"/deep")
+	took := time.Since(start)
+	if r.Err != nil || r.Code != 200 || !strings.HasPrefix(r.Body, "chained /deep ") || len(r.Body) != len("chained /deep ")+100_000 {
+		t.Fatalf("through the chain: %d %v %.200q\n--- A ---\n%s\n--- P1 ---\n%s", r.Code, r.Err, r.Body, a.Logs(), p1.Logs())
+	}
+	how := r.Header.Get(web.NetworkHeader)
+	t.Logf("100 KB through the chain in %v: %s", took, how)
+	if !strings.Contains(how, "via "+p1.ID[:12]) || !strings.Contains(how, "via "+p2.ID[:12]) {
+		t.Errorf("%s = %q, want both peers of the chain named", web.NetworkHeader, how)
+	}
+	if took < time.Second {
+		t.Errorf("answered after %v, before P1's hold of at least 1s", took)
+	}
+	if !strings.Contains(p1.Logs(), "forwarding a web stream to a further peer") || strings.Contains(p1.Logs(), "relaying a web stream") {
+		t.Error("P1's log does not show it forwarded without fetching")
+	}
+	if !strings.Contains(p2.Logs(), "relaying a web stream") {
+		t.Error("P2's log does not show it fetched")
+	}
+}

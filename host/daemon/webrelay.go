@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strings"
@@ -84,8 +85,12 @@ func (d *Daemon) interceptRelay(from node.ID, env *envelope.Envelope) bool {
 
 // relayDial is the relay side's dialler: the first of networks that this
 // node relays over (web.relay_networks) and that is ready here;
-// web.AnyNetwork stands for each of web.relay_networks.
-func (d *Daemon) relayDial(ctx context.Context, networks []string, addr string) (net.Conn, string, error) {
+// web.AnyNetwork stands for each of web.relay_networks. With via set it
+// forwards the stream to a peer it knows that fits via[0] instead.
+func (d *Daemon) relayDial(ctx context.Context, from string, networks []string, addr string, via []webrelay.Hop) (net.Conn, string, error) {
+	if len(via) > 0 {
+		return d.forwardRelay(ctx, from, networks, addr, via)
+	}
 	var errs []error
 	var expanded []string
 	for _, n := range networks {
@@ -126,12 +131,32 @@ func (d *Daemon) relayDial(ctx context.Context, networks []string, addr string) 
 	return nil, "", errors.Join(errs...)
 }
 
+// forwardRelay carries an open that names further peers: to a peer this
+// node knows over via[0].Network with via[0].PeerHas, never the one that
+// asked (from) nor this node.
+func (d *Daemon) forwardRelay(ctx context.Context, from string, networks []string, addr string, via []webrelay.Hop) (net.Conn, string, error) {
+	h := via[0]
+	if !d.sup.Ready(h.Network) {
+		return nil, "", fmt.Errorf("cannot forward over %s: not ready here", h.Network)
+	}
+	cands := policy.Candidates(backend{d}.policyPeers(), policy.Relay{Network: h.Network, PeerHas: h.PeerHas})
+	cands = slices.DeleteFunc(cands, func(p string) bool { return p == string(d.id.ID()) || p == from })
+	if len(cands) == 0 {
+		return nil, "", fmt.Errorf("no peer known here over %s has %v", h.Network, h.PeerHas)
+	}
+	rand.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
+	route := policy.RoutePlan{Network: h.Network, Step: "forwarded web stream", Rule: "via"}
+	return webRouter{d}.tryRelays(ctx, cands, func(p string) (net.Conn, string, error) {
+		return d.relay.Forward(ctx, p, networks, addr, via, route)
+	})
+}
+
 // RelayDial implements web.RelayDialer: a stream to addr through one of
 // the step's candidate peers, which dials it over one of the networks the
 // step asks the peer to have.
 func (r webRouter) RelayDial(ctx context.Context, route policy.RoutePlan, addr string) (net.Conn, string, error) {
-	if len(route.Via) != 1 {
-		return nil, "", fmt.Errorf("a chain of %d relay peers is not built yet (one is)", len(route.Via))
+	if len(route.Via) > 1+webrelay.MaxVia {
+		return nil, "", fmt.Errorf("a chain of %d relay peers; at most %d", len(route.Via), 1+webrelay.MaxVia)
 	}
 	opt := webrelay.DefaultOptions
 	if route.Hops.Max > 0 {
@@ -140,15 +165,20 @@ func (r webRouter) RelayDial(ctx context.Context, route policy.RoutePlan, addr s
 		// window keep what it needs in flight within that supply.
 		opt = webrelay.OnionOptions
 	}
-	v := route.Via[0]
-	if len(v.PeerHas) == 0 {
-		return nil, "", errors.New("the step names no network the relay peer must have")
+	// The last peer fetches over the networks it must have; the peers
+	// before it forward, each choosing the next among those it knows.
+	v, last := route.Via[0], route.Via[len(route.Via)-1]
+	if len(last.PeerHas) == 0 {
+		return nil, "", errors.New("the step names no network the fetching peer must have")
+	}
+	for _, h := range route.Via[1:] {
+		opt.Via = append(opt.Via, webrelay.Hop{Network: h.Network, PeerHas: h.PeerHas, DelayMin: h.Delay.Min, DelayMax: h.Delay.Max})
 	}
 	if len(v.Candidates) == 0 {
 		return nil, "", fmt.Errorf("no known peer over %s has %v", route.Network, v.PeerHas)
 	}
 	return r.tryRelays(ctx, v.Candidates, func(p string) (net.Conn, string, error) {
-		s, network, err := r.d.relay.Dial(ctx, p, v.PeerHas, addr, opt, route)
+		s, network, err := r.d.relay.Dial(ctx, p, last.PeerHas, addr, opt, route)
 		if err != nil {
 			return nil, "", err
 		}

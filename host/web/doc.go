@@ -21,5 +21,7 @@
 // stream's bytes travel to it in envelopes over the step's network and
 // onion hops (host/webrelay). A web step with onion hops and no via of its
 // own ends at an exit peer the policy adds (policies.Relay.Exit), carried
-// the same way.
+// the same way; a step with several vias is a chain, each peer picking the
+// next (webrelay.Hop). The on_failure action relay_via_peers goes to the
+// Router's PeerRelayer.
 package web

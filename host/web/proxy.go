@@ -409,8 +409,13 @@ func (p *Proxy) connect(ctx context.Context, host, port string, rt *route) (c ne
 			continue
 		case len(r.Via) > 0:
 			// The relay peer fetches; the frames to it follow the step's
-			// network and onion hops.
-			dctx, cancel := context.WithTimeout(ctx, p.cfg.DialTimeout)
+			// network and onion hops. Peers along a chain may hold the
+			// open for their delays first.
+			hold := time.Duration(0)
+			for _, v := range r.Via {
+				hold += v.Delay.Max
+			}
+			dctx, cancel := context.WithTimeout(ctx, p.cfg.DialTimeout+hold)
 			c, how, err := rd.RelayDial(dctx, r, addr)
 			cancel()
 			if err == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"time"
 )
 
 // Service is the envelope service name frames travel under.
@@ -24,12 +25,17 @@ const (
 	frameHeader  = 1 + 1 + 16 + 8
 
 	typeOpen     = 'O'
+	typeOpenVia  = 'V' // an open that names further peers (Hop) before the fetch
 	typeAccepted = 'A'
 	typeData     = 'D'
 	typeFin      = 'F'
 	typeAck      = 'K' // seq: how many data frames the receiver consumed
 
 	maxNetworks = 8
+	// MaxVia bounds the further peers one open names.
+	MaxVia = 4
+	// MaxHopDelay bounds the delay a Hop asks a peer to hold the open.
+	MaxHopDelay = 10 * time.Minute
 	maxTarget   = 300
 	maxReason   = 512
 )
@@ -47,6 +53,7 @@ type frame struct {
 	target   string
 	chunk    int // largest data frame either side sends
 	window   int // data frames either side may have unacknowledged
+	via      []Hop
 	// accepted: network; fin: reason
 	text string
 	data []byte
@@ -58,7 +65,10 @@ func (f frame) encode() ([]byte, error) {
 	b = append(b, f.stream[:]...)
 	b = binary.BigEndian.AppendUint64(b, f.seq)
 	switch f.typ {
-	case typeOpen:
+	case typeOpen, typeOpenVia:
+		if (f.typ == typeOpenVia) != (len(f.via) > 0) || len(f.via) > MaxVia {
+			return nil, fmt.Errorf("webrelay: open %q with %d further peers", f.typ, len(f.via))
+		}
 		if len(f.networks) == 0 || len(f.networks) > maxNetworks || f.target == "" || len(f.target) > maxTarget {
 			return nil, fmt.Errorf("webrelay: open: %d networks, target of %d bytes", len(f.networks), len(f.target))
 		}
@@ -67,13 +77,28 @@ func (f frame) encode() ([]byte, error) {
 		}
 		b = binary.BigEndian.AppendUint32(b, uint32(f.chunk))
 		b = binary.BigEndian.AppendUint16(b, uint16(f.window))
-		b = append(b, byte(len(f.networks)))
-		for _, n := range f.networks {
-			if n == "" || len(n) > 64 {
-				return nil, fmt.Errorf("webrelay: open: network name of %d bytes", len(n))
+		var err error
+		if b, err = appendNames(b, f.networks); err != nil {
+			return nil, err
+		}
+		if f.typ == typeOpenVia {
+			b = append(b, byte(len(f.via)))
+			for _, h := range f.via {
+				if b, err = appendNames(b, []string{h.Network}); err != nil {
+					return nil, err
+				}
+				if len(h.PeerHas) > maxNetworks {
+					return nil, fmt.Errorf("webrelay: open: a hop names %d networks", len(h.PeerHas))
+				}
+				if b, err = appendNames(b, h.PeerHas); err != nil {
+					return nil, err
+				}
+				if h.DelayMin < 0 || h.DelayMax < h.DelayMin || h.DelayMax > MaxHopDelay {
+					return nil, fmt.Errorf("webrelay: open: hop delay %v..%v", h.DelayMin, h.DelayMax)
+				}
+				b = binary.BigEndian.AppendUint32(b, uint32(h.DelayMin/time.Millisecond))
+				b = binary.BigEndian.AppendUint32(b, uint32(h.DelayMax/time.Millisecond))
 			}
-			b = append(b, byte(len(n)))
-			b = append(b, n...)
 		}
 		b = append(b, f.target...)
 	case typeAccepted:
@@ -98,6 +123,40 @@ func (f frame) encode() ([]byte, error) {
 	return b, nil
 }
 
+// appendNames appends a count and length-prefixed names (networks).
+func appendNames(b []byte, names []string) ([]byte, error) {
+	if len(names) > maxNetworks {
+		return nil, fmt.Errorf("webrelay: open: %d network names", len(names))
+	}
+	b = append(b, byte(len(names)))
+	for _, n := range names {
+		if n == "" || len(n) > 64 {
+			return nil, fmt.Errorf("webrelay: open: network name of %d bytes", len(n))
+		}
+		b = append(b, byte(len(n)))
+		b = append(b, n...)
+	}
+	return b, nil
+}
+
+// readNames reads what appendNames wrote: at least min names.
+func readNames(body []byte, min int) ([]string, []byte, bool) {
+	if len(body) < 1 || int(body[0]) < min || int(body[0]) > maxNetworks {
+		return nil, nil, false
+	}
+	n := int(body[0])
+	body = body[1:]
+	var out []string
+	for range n {
+		if len(body) < 1 || body[0] == 0 || body[0] > 64 || len(body) < 1+int(body[0]) {
+			return nil, nil, false
+		}
+		out = append(out, string(body[1:1+int(body[0])]))
+		body = body[1+int(body[0]):]
+	}
+	return out, body, true
+}
+
 func decodeFrame(b []byte) (frame, error) {
 	var f frame
 	bad := func(format string, a ...any) error {
@@ -114,7 +173,7 @@ func decodeFrame(b []byte) (frame, error) {
 	f.seq = binary.BigEndian.Uint64(b[18:26])
 	body := b[frameHeader:]
 	switch f.typ {
-	case typeOpen:
+	case typeOpen, typeOpenVia:
 		if len(body) < 6 {
 			return f, bad("open: %d bytes", len(body))
 		}
@@ -122,18 +181,37 @@ func decodeFrame(b []byte) (frame, error) {
 		if f.chunk < MinChunk || f.chunk > MaxChunk || f.window < 1 || f.window > MaxWindow {
 			return f, bad("open: chunk %d, window %d", f.chunk, f.window)
 		}
-		body = body[6:]
-		if len(body) < 1 || body[0] == 0 || int(body[0]) > maxNetworks {
-			return f, bad("open: network count")
+		var ok bool
+		if f.networks, body, ok = readNames(body[6:], 1); !ok {
+			return f, bad("open: networks")
 		}
-		n := int(body[0])
-		body = body[1:]
-		for range n {
-			if len(body) < 1 || body[0] == 0 || len(body) < 1+int(body[0]) {
-				return f, bad("open: network name")
+		if f.typ == typeOpenVia {
+			if len(body) < 1 || body[0] == 0 || int(body[0]) > MaxVia {
+				return f, bad("open: further peer count")
 			}
-			f.networks = append(f.networks, string(body[1:1+int(body[0])]))
-			body = body[1+int(body[0]):]
+			n := int(body[0])
+			body = body[1:]
+			for range n {
+				var h Hop
+				var nets []string
+				if nets, body, ok = readNames(body, 1); !ok || len(nets) != 1 {
+					return f, bad("open: hop network")
+				}
+				h.Network = nets[0]
+				if h.PeerHas, body, ok = readNames(body, 0); !ok {
+					return f, bad("open: hop peer networks")
+				}
+				if len(body) < 8 {
+					return f, bad("open: hop delay")
+				}
+				h.DelayMin = time.Duration(binary.BigEndian.Uint32(body)) * time.Millisecond
+				h.DelayMax = time.Duration(binary.BigEndian.Uint32(body[4:])) * time.Millisecond
+				body = body[8:]
+				if h.DelayMax < h.DelayMin || h.DelayMax > MaxHopDelay {
+					return f, bad("open: hop delay %v..%v", h.DelayMin, h.DelayMax)
+				}
+				f.via = append(f.via, h)
+			}
 		}
 		if len(body) == 0 || len(body) > maxTarget {
 			return f, bad("open: target of %d bytes", len(body))

@@ -3,6 +3,7 @@ package webrelay
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +17,30 @@ import (
 type Options struct {
 	Chunk  int // largest data frame, MinChunk..MaxChunk
 	Window int // data frames unacknowledged at most, 1..MaxWindow
+	// Via are further peers, at most MaxVia, the stream goes through after
+	// the peer Dial names: each forwards it to the next, and the last one
+	// fetches.
+	Via []Hop
+}
+
+// Hop is one further peer of a relayed stream: the peer before it picks a
+// peer it knows that is reachable over Network and has every network in
+// PeerHas, holds the open for a random delay in DelayMin..DelayMax (the
+// later frames are not held), and forwards the stream there.
+type Hop struct {
+	Network            string
+	PeerHas            []string
+	DelayMin, DelayMax time.Duration
+}
+
+// holdFor is how much longer than OpenTimeout an open through via may
+// take: the delays its peers may hold it.
+func holdFor(via []Hop) time.Duration {
+	var d time.Duration
+	for _, h := range via {
+		d += h.DelayMax
+	}
+	return d
 }
 
 // DefaultOptions suit plain links: 32 frames of 32 KiB in flight.
@@ -47,9 +72,11 @@ type Config struct {
 	// given on the requester's side, and nil on the relay's side (answers
 	// go back as the host routes to the requester). Required.
 	Send func(ctx context.Context, peer string, frame []byte, route any) error
-	// Dial opens a stream to addr over one of networks and names the
-	// network used (relay side). Required when Serve is set.
-	Dial func(ctx context.Context, networks []string, addr string) (net.Conn, string, error)
+	// Dial opens a stream to addr over one of networks for peer (the
+	// requester, or the peer before in a chain) and names the network used
+	// (relay side); with via set, through those further peers (the last
+	// one dials over networks). Required when Serve is set.
+	Dial func(ctx context.Context, peer string, networks []string, addr string, via []Hop) (net.Conn, string, error)
 	// Serve makes this node fetch for peers that ask.
 	Serve bool
 	// OpenTimeout bounds how long Dial waits for the relay to connect.
@@ -198,7 +225,11 @@ func (r *Relay) Dial(ctx context.Context, peer string, networks []string, addr s
 	if err := r.add(s); err != nil {
 		return nil, "", err
 	}
-	open, err := frame{typ: typeOpen, stream: s.key.id, networks: networks, target: addr, chunk: opt.Chunk, window: opt.Window}.encode()
+	typ := byte(typeOpen)
+	if len(opt.Via) > 0 {
+		typ = typeOpenVia
+	}
+	open, err := frame{typ: typ, stream: s.key.id, networks: networks, target: addr, chunk: opt.Chunk, window: opt.Window, via: opt.Via}.encode()
 	if err != nil {
 		r.remove(s)
 		return nil, "", err
@@ -207,7 +238,7 @@ func (r *Relay) Dial(ctx context.Context, peer string, networks []string, addr s
 		r.remove(s)
 		return nil, "", fmt.Errorf("webrelay: open through %s: %w", short(peer), err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.OpenTimeout)
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.OpenTimeout+holdFor(opt.Via))
 	defer cancel()
 	select {
 	case n := <-s.accepted:
@@ -220,6 +251,44 @@ func (r *Relay) Dial(ctx context.Context, peer string, networks []string, addr s
 	}
 }
 
+// Forward is how a relay's Config.Dial carries an open that names further
+// peers: it holds the open for a random delay in via[0]'s range, then
+// opens the stream through peer (a peer the caller picked for via[0]),
+// naming the rest of via. route is handed to Config.Send with the new
+// stream's frames. The network returned names the chain.
+func (r *Relay) Forward(ctx context.Context, peer string, networks []string, addr string, via []Hop, route any) (net.Conn, string, error) {
+	if len(via) == 0 {
+		return nil, "", errors.New("webrelay: forward: no further peer")
+	}
+	h := via[0]
+	if d := h.DelayMin + randDuration(h.DelayMax-h.DelayMin); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return nil, "", fmt.Errorf("webrelay: forward: holding the open: %w", ctx.Err())
+		}
+	}
+	opt := DefaultOptions
+	opt.Via = via[1:]
+	s, network, err := r.Dial(ctx, peer, networks, addr, opt, route)
+	if err != nil {
+		return nil, "", err
+	}
+	return s, fmt.Sprintf("%s via %s (%s)", h.Network, short(peer), network), nil
+}
+
+// randDuration is uniform in [0, d].
+func randDuration(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return time.Duration(binary.BigEndian.Uint64(b[:]) % uint64(d+1))
+}
+
 // Handle takes a frame that arrived from peer.
 func (r *Relay) Handle(ctx context.Context, peer string, b []byte) error {
 	f, err := decodeFrame(b)
@@ -228,7 +297,7 @@ func (r *Relay) Handle(ctx context.Context, peer string, b []byte) error {
 	}
 	k := streamKey{peer: peer, id: f.stream}
 	s := r.get(k)
-	if f.typ == typeOpen {
+	if f.typ == typeOpen || f.typ == typeOpenVia {
 		if s != nil {
 			return nil // a retransmitted open
 		}
@@ -283,12 +352,16 @@ func (r *Relay) open(peer string, k streamKey, f frame) error {
 	if err := r.add(s); err != nil {
 		return refuse(err.Error())
 	}
-	r.cfg.Log.Info("relaying a web stream", "for", short(peer), "target", f.target, "networks", f.networks)
+	if len(f.via) > 0 {
+		r.cfg.Log.Info("forwarding a web stream to a further peer", "for", short(peer), "over", f.via[0].Network, "peer_has", f.via[0].PeerHas, "then", len(f.via)-1)
+	} else {
+		r.cfg.Log.Info("relaying a web stream", "for", short(peer), "target", f.target, "networks", f.networks)
+	}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		ctx, cancel := context.WithTimeout(r.life, r.cfg.OpenTimeout)
-		up, network, err := r.cfg.Dial(ctx, f.networks, f.target)
+		ctx, cancel := context.WithTimeout(r.life, r.cfg.OpenTimeout+holdFor(f.via))
+		up, network, err := r.cfg.Dial(ctx, peer, f.networks, f.target, f.via)
 		cancel()
 		if err != nil {
 			s.fail(fmt.Errorf("relay could not reach %s: %w", f.target, err))

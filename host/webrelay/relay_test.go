@@ -55,7 +55,10 @@ func (p *pair) send(from string) func(ctx context.Context, peer string, b []byte
 }
 
 // dialLoopback is a relay's Dial: only "direct" works, to loopback.
-func dialLoopback(ctx context.Context, networks []string, addr string) (net.Conn, string, error) {
+func dialLoopback(ctx context.Context, _ string, networks []string, addr string, via []Hop) (net.Conn, string, error) {
+	if len(via) > 0 {
+		return nil, "", errors.New("this test relay forwards to no one")
+	}
 	for _, n := range networks {
 		if n == "direct" {
 			var d net.Dialer
@@ -155,6 +158,77 @@ func testRelayedStream(t *testing.T, opt Options) {
 	waitFor(t, func() bool { return a.Streams() == 0 && b.Streams() == 0 }, "streams to end")
 }
 
+// TestChain: a opens a stream through b naming one further peer; b's Dial
+// forwards it (Forward, after holding the open) to c, which fetches. The
+// bytes cross both hops whole, the network names the chain, and a hop
+// naming a network b cannot reach fails with b's reason.
+func TestChain(t *testing.T) {
+	p := &pair{nodes: map[string]*Relay{}, rng: mrand.New(mrand.NewPCG(3, 5))}
+	var b *Relay
+	var held time.Duration
+	forward := func(ctx context.Context, from string, networks []string, addr string, via []Hop) (net.Conn, string, error) {
+		if from != "a" {
+			return nil, "", fmt.Errorf("open from %q, want a", from)
+		}
+		if len(via) == 0 {
+			return nil, "", errors.New("b only forwards")
+		}
+		if via[0].Network != "mem" {
+			return nil, "", fmt.Errorf("b is not on %s", via[0].Network)
+		}
+		start := time.Now()
+		c, n, err := b.Forward(ctx, "c", networks, addr, via, "route-bc")
+		held = time.Since(start)
+		return c, n, err
+	}
+	a, err := New(Config{Send: p.send("a"), OpenTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = New(Config{Send: p.send("b"), Dial: forward, Serve: true, OpenTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Config{Send: p.send("c"), Dial: dialLoopback, Serve: true, OpenTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.nodes["a"], p.nodes["b"], p.nodes["c"] = a, b, c
+	t.Cleanup(func() { a.Close(); b.Close(); c.Close(); p.wg.Wait() })
+
+	addr := echoServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	opt := DefaultOptions
+	opt.Via = []Hop{{Network: "mem", PeerHas: []string{"direct"}, DelayMin: 200 * time.Millisecond, DelayMax: 300 * time.Millisecond}}
+	s, network, err := a.Dial(ctx, "b", []string{"direct"}, addr, opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if network != "mem via c (direct)" {
+		t.Errorf("network %q, want the chain named", network)
+	}
+	if held < 200*time.Millisecond {
+		t.Errorf("b forwarded after %v, before the hop's delay", held)
+	}
+	want := make([]byte, 1<<20)
+	rand.Read(want)
+	go func() {
+		s.Write(want)
+		s.CloseWrite()
+	}()
+	got, err := io.ReadAll(s)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("echoed %d of %d bytes through the chain (equal prefix %d): %v", len(got), len(want), commonPrefix(got, want), err)
+	}
+	waitFor(t, func() bool { return a.Streams() == 0 && b.Streams() == 0 && c.Streams() == 0 }, "streams to end")
+
+	opt.Via[0].Network = "i2p"
+	if _, _, err := a.Dial(ctx, "b", []string{"direct"}, addr, opt, nil); err == nil || !strings.Contains(err.Error(), "b is not on i2p") {
+		t.Fatalf("a hop over a network b lacks: %v", err)
+	}
+}
+
 func TestRelayRefuses(t *testing.T) {
 	_, a, _ := newPair(t, false)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -217,6 +291,8 @@ func FuzzDecodeFrame(f *testing.F) {
 		{typ: typeData, seq: 3, data: []byte("bytes")},
 		{typ: typeFin, seq: 4, text: "gone"},
 		{typ: typeAck, seq: 8},
+		{typ: typeOpenVia, networks: []string{"tor"}, target: "example.com:443", chunk: 4096, window: 8,
+			via: []Hop{{Network: "lan"}, {Network: "i2p", PeerHas: []string{"tor"}, DelayMin: 30 * time.Second, DelayMax: 90 * time.Second}}},
 	} {
 		b, err := fr.encode()
 		if err != nil {
