@@ -120,7 +120,8 @@ func TestWebThroughRelayPeer(t *testing.T) {
 // blocks A's frames carried: A is client-only, publishes nothing and is
 // not in P's directory (only the onion relays know it), so P never learns
 // A's address. The onion relays' logs show they forwarded, and neither
-// end received a packet from the other's address.
+// end received a packet from the other's address. A second request, at a
+// level whose step names no peer, goes to P as the exit the policy adds.
 func TestWebThroughRelayPeerOverOnion(t *testing.T) {
 	policyFile, err := filepath.Abs("testdata/policy/web-relay-onion.hcl")
 	if err != nil {
@@ -173,6 +174,18 @@ func TestWebThroughRelayPeerOverOnion(t *testing.T) {
 		t.Fatalf("GET through onion paths and the relay peer: %d %v, %d bytes %.1200s\n--- A ---\n%s\n--- P ---\n%s", r.Code, r.Err, len(r.Body), r.Body, a.Logs(), p.Logs())
 	}
 	t.Logf("a 60 KB page through onion paths and the relay peer in %v (network %q)", time.Since(begin).Round(time.Millisecond), r.Header.Get(web.NetworkHeader))
+
+	// At VERYHIGH the step names no peer; P is the exit the policy adds.
+	c = &http.Client{Timeout: 240 * time.Second, Transport: &http.Transport{Proxy: http.ProxyURL(a.WebProxyURL("VERYHIGH"))}}
+	begin = time.Now()
+	r = hosttest.WebGet(c, site.URL+"/exit")
+	if r.Err != nil || r.Code != 200 || len(r.Body) != len("page /exit ")+60_000 {
+		t.Fatalf("GET through onion hops to an exit: %d %v, %d bytes %.1200s", r.Code, r.Err, len(r.Body), r.Body)
+	}
+	if how := r.Header.Get(web.NetworkHeader); !strings.Contains(how, "via "+p.ID[:12]) {
+		t.Errorf("%s = %q, want the exit %s named", web.NetworkHeader, how, p.ID[:12])
+	}
+	t.Logf("the same through onion hops to an exit in %v", time.Since(begin).Round(time.Millisecond))
 
 	addrOf := map[string]string{a.ID: fmt.Sprintf("127.0.0.1:%d", a.port), p.ID: fmt.Sprintf("127.0.0.1:%d", p.port)}
 	forwarded := 0
