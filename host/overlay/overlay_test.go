@@ -727,11 +727,8 @@ func TestAutoGuardNotADeadEnd(t *testing.T) {
 	if g := a.o.guardIDs(dir); len(g) != 1 || g[0] != hidden.id.ID() {
 		t.Fatalf("with one relay known, guards %v, want it", g)
 	}
-	var relays []*testNode
 	for i := range 3 {
-		r := newTestNode(t, net, fmt.Sprintf("r%d", i), Config{ProbeInterval: -1})
-		introduce(t, a, r)
-		relays = append(relays, r)
+		introduce(t, a, newTestNode(t, net, fmt.Sprintf("r%d", i), Config{ProbeInterval: -1}))
 	}
 	if dir, err = a.o.directory(time.Now()); err != nil {
 		t.Fatal(err)
