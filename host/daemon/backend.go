@@ -213,7 +213,7 @@ func (b backend) Explain(ctx context.Context, kind, to, level string) (client.Ex
 		}
 		req.ManCon = m
 	}
-	plan, err := b.d.mc.Plan(req, b.policyPeers())
+	plan, err := b.d.mc.Evaluate(req, b.policyPeers())
 	if err != nil && !errors.Is(err, policy.ErrNoRoute) {
 		return client.Explanation{}, fmt.Errorf("%w: %w", api.ErrInvalid, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,6 +47,30 @@ type Engine struct {
 	base    envelope.ManCon
 	ratchet *policy.Ratchet
 	nets    map[string]policy.NetState
+
+	// Plans are cached per request and peers until the state they were
+	// made from changes: gen counts changes of the policy, the base level
+	// and the networks' states; an entry also records the ratchet's level.
+	gen   uint64
+	seed  maphash.Seed
+	plans map[planKey]planEntry
+}
+
+// maxPlans bounds the plan cache; it is emptied when full.
+const maxPlans = 4096
+
+type planKey struct {
+	kind  envelope.Kind
+	to    string
+	level envelope.ManCon
+	peers uint64 // hash of the peers given
+}
+
+type planEntry struct {
+	gen     uint64
+	ratchet envelope.ManCon
+	plan    policy.Plan
+	err     error
 }
 
 // Options configure an Engine.
@@ -63,7 +88,8 @@ type Options struct {
 // New loads the policy. A policy that does not load is an error: the
 // daemon must not start on a policy it cannot read.
 func New(o Options) (*Engine, error) {
-	e := &Engine{patterns: o.Files, log: o.Log, notify: o.Notify, now: o.Now, base: o.Base, nets: map[string]policy.NetState{}}
+	e := &Engine{patterns: o.Files, log: o.Log, notify: o.Notify, now: o.Now, base: o.Base, nets: map[string]policy.NetState{},
+		seed: maphash.MakeSeed(), plans: map[planKey]planEntry{}}
 	if e.log == nil {
 		e.log = hclog.NewNullLogger()
 	}
@@ -143,6 +169,7 @@ func (e *Engine) Reload() error {
 		return err
 	}
 	e.mu.Lock()
+	e.gen++
 	old := e.ratchet.Level()
 	e.pol, e.files, e.mtimes = pol, files, mtimes
 	e.ratchet = policy.NewRatchet(pol, e.base)
@@ -229,6 +256,7 @@ func (e *Engine) Network(name string, st policy.Status, why string) {
 	prev, had := e.nets[name]
 	if !had || prev.Status != st || prev.Why != why {
 		e.nets[name] = policy.NetState{Status: st, Since: now, Why: why}
+		e.gen++
 	}
 	switch st {
 	case policy.Blocked:
@@ -260,6 +288,7 @@ func (e *Engine) SetBase(m envelope.ManCon) error {
 	e.mu.Lock()
 	old := e.ratchet.Level()
 	e.base = m
+	e.gen++
 	c, ok := e.ratchet.SetBase(m, e.now())
 	e.mu.Unlock()
 	if ok {
@@ -303,8 +332,38 @@ func (e *Engine) InClass(network, class string) bool {
 	return pol.InClass(network, class)
 }
 
-// Plan evaluates req against the live state and the given peers.
+// Plan evaluates req against the live state and the given peers. The
+// plan is cached until that state changes, and shared: callers must not
+// modify it.
 func (e *Engine) Plan(req policy.Request, peers []policy.Peer) (policy.Plan, error) {
+	k := planKey{kind: req.Kind, to: req.To, level: req.ManCon, peers: e.hashPeers(peers)}
+	e.mu.Lock()
+	if c, ok := e.plans[k]; ok && c.gen == e.gen && c.ratchet == e.ratchet.Level() {
+		e.mu.Unlock()
+		return c.plan, c.err
+	}
+	nets := make(map[string]policy.NetState, len(e.nets))
+	for k, v := range e.nets {
+		nets[k] = v
+	}
+	gen, ratchet := e.gen, e.ratchet.Level()
+	st := policy.State{Base: e.base, Escalated: ratchet, Networks: nets, Peers: peers}
+	pol := e.pol
+	e.mu.Unlock()
+	plan, err := policy.Evaluate(pol, req, st)
+	e.mu.Lock()
+	if gen == e.gen && ratchet == e.ratchet.Level() {
+		if len(e.plans) >= maxPlans {
+			clear(e.plans)
+		}
+		e.plans[k] = planEntry{gen: gen, ratchet: ratchet, plan: plan, err: err}
+	}
+	e.mu.Unlock()
+	return plan, err
+}
+
+// Evaluate plans req afresh, bypassing the cache (explanations).
+func (e *Engine) Evaluate(req policy.Request, peers []policy.Peer) (policy.Plan, error) {
 	e.mu.Lock()
 	nets := make(map[string]policy.NetState, len(e.nets))
 	for k, v := range e.nets {
@@ -314,4 +373,21 @@ func (e *Engine) Plan(req policy.Request, peers []policy.Peer) (policy.Plan, err
 	pol := e.pol
 	e.mu.Unlock()
 	return policy.Evaluate(pol, req, st)
+}
+
+// hashPeers hashes what a plan reads of peers, without allocating.
+func (e *Engine) hashPeers(peers []policy.Peer) uint64 {
+	var h maphash.Hash
+	h.SetSeed(e.seed)
+	for _, p := range peers {
+		h.WriteString(p.ID)
+		h.WriteByte(0)
+		for _, n := range p.Networks {
+			h.WriteString(n)
+			h.WriteByte(1)
+		}
+		h.WriteByte(byte(p.ManCon))
+		h.WriteByte(2)
+	}
+	return h.Sum64()
 }
