@@ -37,7 +37,7 @@ func (b backend) Status(ctx context.Context) (client.Status, error) {
 	snap := d.mc.Snapshot()
 	st := client.Status{NodeID: string(d.id.ID()), ManCon: snap.Base.String(), EffectiveManCon: snap.Effective.String(),
 		StartedAt: d.started, Version: Version, WebProxy: d.webAddr}
-	for _, p := range d.sup.Status() {
+	for _, p := range d.sup().Status() {
 		ps := client.PluginStatus{Name: p.Name, Kind: string(p.Kind), Version: p.Version, State: string(p.State),
 			APIVersion: p.APIVersion, PID: p.PID, Restarts: p.Restarts, Addresses: p.Addresses}
 		if p.Err != nil {

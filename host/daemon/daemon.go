@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -67,7 +68,7 @@ type Daemon struct {
 	overlay  *overlay.Overlay // nil when the onion layer is disabled
 	mc       *mancon.Engine
 	levels   sync.Map // envelope id → requested envelope.ManCon, while queued
-	sup      *supervisor.Supervisor
+	supv     atomic.Pointer[supervisor.Supervisor] // set by startPlugins; read by goroutines started before it
 	api      *api.Server
 	apiAddr  string
 	token    string     // the API token, also the web proxy's password
@@ -253,31 +254,35 @@ func (d *Daemon) stopCourier(context.Context) error {
 
 func (d *Daemon) startPlugins(ctx context.Context) error {
 	reg := registry.New(d.cfg.PluginDir, d.log.Named("registry"))
-	d.sup = supervisor.New(reg, supervisor.Callbacks{
+	sv := supervisor.New(reg, supervisor.Callbacks{
 		Packets:     d.onPackets,
 		Event:       d.onTransportEvent,
 		Discovered:  d.onDiscovered,
 		State:       d.onPluginState,
 		ServiceSend: d.onServiceSend,
 	}, supervisor.Options{DataDir: d.cfg.DataDir}, d.log)
+	d.supv.Store(sv)
 	var specs []supervisor.Spec
 	for _, p := range d.cfg.Plugins {
 		if p.Enabled {
 			specs = append(specs, supervisor.Spec{Name: p.Name, Block: p.Block})
 		}
 	}
-	if err := d.sup.Start(ctx, specs); err != nil {
+	if err := d.sup().Start(ctx, specs); err != nil {
 		return err
 	}
 	return d.refreshRecord()
 }
+
+// sup is the plugin supervisor, nil before startPlugins.
+func (d *Daemon) sup() *supervisor.Supervisor { return d.supv.Load() }
 
 func (d *Daemon) stopPlugins(ctx context.Context) error {
 	d.annGate.Lock()
 	d.annStopped = true
 	d.annGate.Unlock()
 	d.annWG.Wait() // each is bounded by its own timeout
-	return d.sup.Shutdown(ctx)
+	return d.sup().Shutdown(ctx)
 }
 
 func (d *Daemon) startAPI(ctx context.Context) error {
@@ -307,8 +312,8 @@ func (d *Daemon) stopAPI(ctx context.Context) error { return d.api.Shutdown(ctx)
 // addresses and hands it to the courier.
 func (d *Daemon) refreshRecord() error {
 	var addrs map[string][]string
-	if d.sup != nil {
-		addrs = d.sup.Addresses()
+	if d.sup() != nil {
+		addrs = d.sup().Addresses()
 	}
 	now := time.Now()
 	rec, err := d.id.NewRecord(addrs, now, d.mixRecords()...)
@@ -325,7 +330,7 @@ func (d *Daemon) refreshRecord() error {
 	d.record = rec
 	d.recMu.Unlock()
 	d.courier.SetRecord(bare)
-	if d.sup != nil {
+	if d.sup() != nil {
 		d.annGate.Lock()
 		if !d.annStopped {
 			d.annWG.Add(1)
@@ -359,7 +364,7 @@ func (d *Daemon) onReceived(seq uint64, from node.ID, env *envelope.Envelope) {
 	// An envelope naming a service that runs here is also handed to it;
 	// replies go back to the sender. The inbox keeps the durable record.
 	if env.Service != "" {
-		if _, err := d.sup.Service(env.Service); err == nil {
+		if _, err := d.sup().Service(env.Service); err == nil {
 			c := serviceCall{name: env.Service, env: env, origin: string(from)}
 			if err := d.svcStage.TrySubmit(c); err != nil {
 				d.log.Warn("service call dropped", "service", env.Service, "from", from.Short(), "error", err)
@@ -379,7 +384,7 @@ func (d *Daemon) announce(rec []byte) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := d.sup.Announce(ctx, rec); err != nil {
+	if err := d.sup().Announce(ctx, rec); err != nil {
 		d.log.Warn("announce node record", "error", err)
 	}
 }
@@ -444,15 +449,15 @@ func (n networks) Send(ctx context.Context, network string, pkts []transport.Pac
 	if network == onionNetwork {
 		return n.d.sendOnion(ctx, pkts)
 	}
-	if n.d.sup == nil {
+	if n.d.sup() == nil {
 		return fmt.Errorf("daemon: network %s: %w", network, supervisor.ErrPluginGone)
 	}
-	return n.d.sup.Send(ctx, network, pkts)
+	return n.d.sup().Send(ctx, network, pkts)
 }
 
 func (n networks) Ready(network string) bool {
 	if network == onionNetwork {
 		return n.d.overlay != nil
 	}
-	return n.d.sup != nil && n.d.sup.Ready(network)
+	return n.d.sup() != nil && n.d.sup().Ready(network)
 }

@@ -47,10 +47,10 @@ func (d *Daemon) startOverlay(ctx context.Context) error {
 	o, err := overlay.New(overlay.Config{
 		Identity: d.id, Store: d.store, Net: networks{d},
 		SelfAddresses: func() map[string][]string {
-			if d.sup == nil {
+			if d.sup() == nil {
 				return nil
 			}
-			return d.sup.Addresses()
+			return d.sup().Addresses()
 		},
 		Replay: store.NewReplayCache(d.store), Queue: store.NewMixQueue(d.store), ReplyKeys: store.NewReplyKeys(d.store),
 		Deliver: func(ctx context.Context, handle string, sealed []byte) error {

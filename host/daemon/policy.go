@@ -162,7 +162,7 @@ func (d *Daemon) route(dest *node.Record, o store.Outgoing) (string, string, err
 		switch {
 		case len(addrs) == 0:
 			skipped = append(skipped, r.Network+": the destination is not on it")
-		case !d.sup.Ready(r.Network):
+		case !d.sup().Ready(r.Network):
 			skipped = append(skipped, r.Network+": not ready here")
 		case len(r.Via) > 0 && !r.Via[0].Discover && !slices.Contains(r.Via[0].Candidates, string(dest.ID)):
 			skipped = append(skipped, r.Network+": "+errNeedsRelay.Error())

@@ -36,7 +36,7 @@ func localService(env *envelope.Envelope) (string, bool) {
 // dispatchService queues a call to a local service plugin. It refuses at
 // once (rather than queueing) when no such service is configured.
 func (d *Daemon) dispatchService(ctx context.Context, c serviceCall) error {
-	if _, err := d.sup.Service(c.name); errors.Is(err, supervisor.ErrUnknownService) {
+	if _, err := d.sup().Service(c.name); errors.Is(err, supervisor.ErrUnknownService) {
 		return fmt.Errorf("%w: %w", api.ErrNotFound, err)
 	}
 	return d.svcStage.Submit(ctx, c)
@@ -44,7 +44,7 @@ func (d *Daemon) dispatchService(ctx context.Context, c serviceCall) error {
 
 // handleService runs one call and routes the replies.
 func (d *Daemon) handleService(ctx context.Context, c serviceCall) error {
-	svc, err := d.sup.Service(c.name)
+	svc, err := d.sup().Service(c.name)
 	if err != nil {
 		return err
 	}

@@ -23,10 +23,10 @@ func (r webRouter) Plan(host string, level envelope.ManCon) (policy.Plan, error)
 }
 
 func (r webRouter) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	if !r.d.sup.Ready(network) {
+	if !r.d.sup().Ready(network) {
 		return nil, fmt.Errorf("%s is not ready here", network)
 	}
-	dl, err := r.d.sup.Dialer(network)
+	dl, err := r.d.sup().Dialer(network)
 	if err != nil {
 		return nil, err
 	}

@@ -110,11 +110,11 @@ func (d *Daemon) relayDial(ctx context.Context, from string, networks []string, 
 			errs = append(errs, fmt.Errorf("this node relays over %v only, not %s", d.cfg.Web.RelayNetworks, n))
 			continue
 		}
-		if !d.sup.Ready(n) {
+		if !d.sup().Ready(n) {
 			errs = append(errs, fmt.Errorf("%s is not ready here", n))
 			continue
 		}
-		dl, err := d.sup.Dialer(n)
+		dl, err := d.sup().Dialer(n)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -136,7 +136,7 @@ func (d *Daemon) relayDial(ctx context.Context, from string, networks []string, 
 // asked (from) nor this node.
 func (d *Daemon) forwardRelay(ctx context.Context, from string, networks []string, addr string, via []webrelay.Hop) (net.Conn, string, error) {
 	h := via[0]
-	if !d.sup.Ready(h.Network) {
+	if !d.sup().Ready(h.Network) {
 		return nil, "", fmt.Errorf("cannot forward over %s: not ready here", h.Network)
 	}
 	cands := policy.Candidates(backend{d}.policyPeers(), policy.Relay{Network: h.Network, PeerHas: h.PeerHas})
@@ -218,7 +218,7 @@ func (d *Daemon) reachOver(peer node.ID) (string, error) {
 	}
 	nets := make([]string, 0, len(rec.Addresses))
 	for n := range rec.Addresses {
-		if d.sup.Ready(n) {
+		if d.sup().Ready(n) {
 			nets = append(nets, n)
 		}
 	}
