@@ -14,8 +14,8 @@ import (
 // TestNoClearnetFallbackByDefault: two hosts on a direct link cannot build
 // the onion paths the default policy asks for. By default A does not send
 // without them over a link that shows B its IP address: the envelope
-// waits, and the event stream says why. fallback_clearnet = true lets it
-// through (a downgrade event says so).
+// waits, and the event stream (and send --wait) says why.
+// fallback_clearnet = true lets the queued envelopes through.
 func TestNoClearnetFallbackByDefault(t *testing.T) {
 	a := newHost(t, "A", hostOpts{config: "onion {\n  probe_interval = \"1s\"\n}"})
 	b := newHost(t, "B", hostOpts{})
@@ -45,8 +45,13 @@ func TestNoClearnetFallbackByDefault(t *testing.T) {
 	if !strings.Contains(why, "fallback_clearnet is off") || !strings.Contains(why, "onion hops") {
 		t.Fatalf("waiting event does not say why: %s", why)
 	}
-	// B never gets it while A runs so (A retries every few seconds).
-	time.Sleep(3 * time.Second)
+	// The CLI follows an envelope with --wait and says the same.
+	out, err := a.CLI("send", "--to", b.Status().NodeID, "--wait", "3s", "nor this one")
+	if err == nil || !strings.Contains(out, "queued ") || !strings.Contains(out, "fallback_clearnet is off") ||
+		!strings.Contains(err.Error(), "not acknowledged within 3s; it stays queued") {
+		t.Fatalf("send --wait on a waiting envelope: %v\n%s", err, out)
+	}
+	// B never gets them while A runs so (A retries every few seconds).
 	if got := b.Status().InboxLastSeq; got != 0 {
 		t.Fatalf("B received %d envelopes over a bare link", got)
 	}
@@ -66,8 +71,10 @@ func TestNoClearnetFallbackByDefault(t *testing.T) {
 	}
 	a.Start()
 	a.WaitPlugin("direct", "ready", 30*time.Second)
-	items := b.WaitInbox(1, 30*time.Second)
-	if string(items[0].Envelope.Payload) != "must not leave over a bare link" {
-		t.Fatalf("B got %q", items[0].Envelope.Payload)
+	items := b.WaitInbox(2, 30*time.Second)
+	hosttest.CheckExactlyOnce(t, items, map[string]bool{"must not leave over a bare link": true, "nor this one": true}, a.Status().NodeID)
+	out, err = a.CLI("send", "--to", b.Status().NodeID, "--wait", "30s", "allowed now")
+	if err != nil || !strings.Contains(out, "acknowledged ") || !strings.Contains(out, "over direct") {
+		t.Fatalf("send --wait once allowed: %v\n%s", err, out)
 	}
 }

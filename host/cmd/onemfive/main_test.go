@@ -18,7 +18,8 @@ func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{}, {"frobnicate"}, {"--no-such-flag", "status"}, {"status", "extra"}, {"status", "--bogus"},
 		{"send", "hello"}, {"send", "--to", "x"}, {"send", "--to", "x", "--mancon", "ULTRA", "hi"},
-		{"send", "--to", "x", "--file", "f", "text"}, {"listen", "--count", "-1"}, {"listen", "--after", "x"},
+		{"send", "--to", "x", "--file", "f", "text"}, {"send", "--to", "x", "--wait", "-1s", "hi"}, {"send", "--to", "x", "--wait", "soon", "hi"},
+		{"listen", "--count", "-1"}, {"listen", "--after", "x"},
 		{"inbox", "--limit", "0"}, {"peer"}, {"peer", "frob"}, {"peer", "add"}, {"peer", "add", "a", "b"},
 		{"plugin"}, {"plugin", "frob"}, {"plugin", "install"}, {"plugin", "remove"},
 	} {

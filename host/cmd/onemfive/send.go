@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"time"
 
+	"github.com/onemfive/onemfive/sdk/client"
 	"github.com/onemfive/onemfive/sdk/envelope"
 )
 
@@ -20,8 +23,12 @@ func cmdSend(ctx context.Context, a *app, args []string) error {
 	contentType := fs.String("content-type", "", "payload content type (default text/plain for TEXT, none for files)")
 	file := fs.String("file", "", "read the payload from this file ('-' for standard input)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	wait := fs.Duration("wait", 0, "then follow the envelope this long: print why it waits, and return once it is acknowledged or expired")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *wait < 0 {
+		return usagef("--wait must not be negative")
 	}
 	env, err := buildEnvelope(a.stdin, *to, *service, *operation, *mancon, *kind, *contentType, *file, fs.Args())
 	if err != nil {
@@ -31,19 +38,73 @@ func cmdSend(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	var evs <-chan client.Event
+	var errc <-chan error
+	if *wait > 0 {
+		// Subscribe first: the first attempt follows the send at once.
+		st, err := c.Status(ctx)
+		if err != nil {
+			return err
+		}
+		wctx, cancel := context.WithTimeout(ctx, *wait)
+		defer cancel()
+		evs, errc = c.Events(wctx, st.InboxLastSeq)
+	}
 	res, err := c.Send(ctx, env)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return writeJSON(a.stdout, res)
+		if err := writeJSON(a.stdout, res); err != nil {
+			return err
+		}
+	} else {
+		state := "sent"
+		if res.Queued {
+			state = "queued"
+		}
+		fmt.Fprintf(a.stdout, "%s %s\n", state, res.ID)
 	}
-	state := "sent"
-	if res.Queued {
-		state = "queued"
+	if evs == nil {
+		return nil
 	}
-	fmt.Fprintf(a.stdout, "%s %s\n", state, res.ID)
-	return nil
+	return followDelivery(a, res.ID, evs, errc, *wait, *asJSON)
+}
+
+// followDelivery prints the delivery events of envelope id until it is
+// acknowledged (nil) or expired, or the wait ends (an error: it is still
+// queued).
+func followDelivery(a *app, id string, evs <-chan client.Event, errc <-chan error, wait time.Duration, asJSON bool) error {
+	for ev := range evs {
+		if ev.Type != client.EventDelivery || ev.Data["id"] != id {
+			continue
+		}
+		state, _ := ev.Data["state"].(string)
+		if asJSON {
+			if err := writeJSON(a.stdout, ev); err != nil {
+				return err
+			}
+		} else {
+			switch state {
+			case "acked":
+				fmt.Fprintf(a.stdout, "acknowledged %s over %v\n", id, ev.Data["network"])
+			case "waiting":
+				fmt.Fprintf(a.stdout, "waiting %s: %s\n", id, strings.TrimPrefix(ev.Message, "waiting: "))
+			default:
+				fmt.Fprintf(a.stdout, "%s %s: %s\n", state, id, ev.Message)
+			}
+		}
+		switch state {
+		case "acked":
+			return nil
+		case "expired":
+			return fmt.Errorf("envelope %s expired undelivered", id)
+		}
+	}
+	if err := <-errc; !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("following envelope %s: %w", id, err)
+	}
+	return fmt.Errorf("envelope %s not acknowledged within %v; it stays queued", id, wait)
 }
 
 // buildEnvelope assembles the envelope from send's flags. The payload is the
