@@ -68,15 +68,16 @@ type Daemon struct {
 	overlay  *overlay.Overlay // nil when the onion layer is disabled
 	mc       *mancon.Engine
 	levels   sync.Map // envelope id → requested envelope.ManCon, while queued
-	supv     atomic.Pointer[supervisor.Supervisor] // set by startPlugins; read by goroutines started before it
-	api      *api.Server
-	apiAddr  string
-	token    string     // the API token, also the web proxy's password
-	web      *web.Proxy // nil without a web block
-	webAddr  string
-	relay    *webrelay.Relay
-	forced   sync.Map // envelope id → policy.RoutePlan its frames must take (relayed web streams)
-	refused  sync.Map // peer id → time it said it does not relay web requests
+	// supv is set by startPlugins and read by goroutines started before it.
+	supv    atomic.Pointer[supervisor.Supervisor]
+	api     *api.Server
+	apiAddr string
+	token   string     // the API token, also the web proxy's password
+	web     *web.Proxy // nil without a web block
+	webAddr string
+	relay   *webrelay.Relay
+	forced  sync.Map // envelope id → policy.RoutePlan its frames must take (relayed web streams)
+	refused sync.Map // peer id → time it said it does not relay web requests
 
 	runCancel    context.CancelFunc
 	policyCancel context.CancelFunc
