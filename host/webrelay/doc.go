@@ -16,7 +16,12 @@
 // and drops duplicates.
 //
 //	frame: version=1 | type (1) | stream id (16) | seq (8) | body
-//	  'O' open     body: chunk (4) | window (2) | networks count (1) { len (1) | name } | target host:port
+//	  'O' open     body: chunk (4) | window (2) | networks | target host:port
+//	  'V' open via body: chunk (4) | window (2) | networks | hops count (1, 1..MaxVia)
+//	                     { network: count 1, name | peer_has: networks (count may be 0) |
+//	                       delay min ms (4) | delay max ms (4), max <= MaxHopDelay } | target
+//	      networks: count (1, 1..8) { len (1, 1..64) | name }; "*" names any network the relay
+//	      relays over (on_failure relay_via_peers)
 //	  'A' accepted body: the network the relay dialled
 //	  'D' data     body: bytes (at most MaxChunk)
 //	  'F' fin      body: "" for a clean end, else why the stream ended
@@ -30,6 +35,13 @@
 // requester sent ahead (OnionOptions). A receiver acknowledges every
 // window/8 frames it consumed (every frame for small windows).
 //
-// Serving as a relay is opt-in (Config.Serve): a relay fetches for others
-// like a Tor exit does, with its own network address.
+// An open via ('V') asks the relay to forward the stream instead of
+// fetching: it picks a peer it knows that fits the first hop (its network
+// and peer_has), holds the open for a random delay in the hop's range, and
+// opens the stream there with the remaining hops (Relay.Forward); the last
+// peer fetches over the networks of the open. Only the open is held; the
+// data frames that follow are not delayed.
+//
+// Serving as a relay is opt-in (Config.Serve): a relay fetches (or
+// forwards) for others like a Tor exit does, with its own network address.
 package webrelay
