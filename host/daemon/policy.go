@@ -18,9 +18,10 @@ import (
 	"github.com/onemfive/onemfive/sdk/transport"
 )
 
-// errNeedsRelay explains routes that need a particular relay peer, which the host
-// cannot build yet.
-var errNeedsRelay = errors.New("needs a relay peer with another network (relaying through peers is not built yet)")
+// errNeedsRelay explains a route through a relay peer taken without onion
+// hops: without them this node sends only straight to the destination (the
+// onion layer is what carries a message across relays and networks).
+var errNeedsRelay = errors.New("needs a relay peer with another network, which only onion hops reach")
 
 func (d *Daemon) startPolicy(ctx context.Context) error {
 	mc, err := mancon.New(mancon.Options{Files: d.cfg.Policies, Base: d.cfg.ManCon, Log: d.log.Named("mancon"), Notify: d.onManCon})

@@ -404,7 +404,7 @@ func (p *Proxy) connect(ctx context.Context, host, port string, rt *route) (c ne
 	for _, r := range plan.Routes {
 		switch {
 		case len(r.Via) > 0 && !canRelay:
-			se.tried = append(se.tried, fmt.Sprintf("%s (%s): goes through a relay peer with %s, which fetches; relaying web requests through peers is not built yet",
+			se.tried = append(se.tried, fmt.Sprintf("%s (%s): goes through a relay peer with %s, which fetches; this router cannot relay web requests through peers",
 				r.Network, r.Rule, strings.Join(r.Via[0].PeerHas, ", ")))
 			continue
 		case len(r.Via) > 0:

@@ -202,7 +202,7 @@ func TestSiteDownExplains(t *testing.T) {
 		if strings.HasPrefix(target, "https") {
 			continue // the client reports a failed CONNECT without its body
 		}
-		for _, want := range []string{"down.test is unreachable at ManCon LOW", "relaying web requests through peers is not built yet",
+		for _, want := range []string{"down.test is unreachable at ManCon LOW", "this router cannot relay web requests through peers",
 			"asks for 1 onion hops", "tor (p.hcl:5:5): tor: not ready here", "on failure: site_down", "catch-all"} {
 			if !strings.Contains(string(body), want) {
 				t.Errorf("%s: answer lacks %q:\n%s", target, want, body)
