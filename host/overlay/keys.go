@@ -1,14 +1,10 @@
 package overlay
 
 import (
-	"crypto/hkdf"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"time"
-
-	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/onemfive/onemfive/host/mixkey"
 	"github.com/onemfive/onemfive/host/node"
@@ -31,27 +27,14 @@ type MetaStore interface {
 	Delete(key string) error
 }
 
-// keyStore persists a node's mix keys.
+// keyStore persists a node's mix keys, sealed.
 type keyStore struct {
 	meta MetaStore
-	aead func() (aeadSealer, error)
-	rand io.Reader
-}
-
-type aeadSealer interface {
-	Seal(dst, nonce, plaintext, additionalData []byte) []byte
-	Open(dst, nonce, ciphertext, additionalData []byte) ([]byte, error)
-	NonceSize() int
+	box  atRest
 }
 
 func newKeyStore(meta MetaStore, id *node.Identity, rand io.Reader) *keyStore {
-	return &keyStore{meta: meta, rand: rand, aead: func() (aeadSealer, error) {
-		k, err := hkdf.Key(sha256.New, id.BoxKey().Bytes(), nil, atRestLabel, chacha20poly1305.KeySize)
-		if err != nil {
-			return nil, err
-		}
-		return chacha20poly1305.NewX(k)
-	}}
+	return &keyStore{meta: meta, box: atRest{id: id, label: atRestLabel, rand: rand}}
 }
 
 func epochKey(e uint64) string { return mixKeyPrefix + fmt.Sprintf("%020d", e) }
@@ -62,16 +45,11 @@ func (s *keyStore) save(k mixkey.Key) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.aead()
-	if err != nil {
-		return fmt.Errorf("overlay: mix key at rest: %w", err)
-	}
-	nonce := make([]byte, a.NonceSize())
-	if _, err := io.ReadFull(s.rand, nonce); err != nil {
-		return fmt.Errorf("overlay: mix key nonce: %w", err)
-	}
 	name := epochKey(k.Epoch)
-	sealed := a.Seal(nonce, nonce, plain, []byte(name))
+	sealed, err := s.box.seal(plain, []byte(name))
+	if err != nil {
+		return fmt.Errorf("overlay: mix key %d: %w", k.Epoch, err)
+	}
 	if err := s.meta.Put(name, sealed); err != nil {
 		return fmt.Errorf("overlay: save mix key %d: %w", k.Epoch, err)
 	}
@@ -85,14 +63,7 @@ func (s *keyStore) load(e uint64) (mixkey.Key, error) {
 	if err != nil {
 		return mixkey.Key{}, err
 	}
-	a, err := s.aead()
-	if err != nil {
-		return mixkey.Key{}, fmt.Errorf("overlay: mix key at rest: %w", err)
-	}
-	if len(sealed) < a.NonceSize() {
-		return mixkey.Key{}, fmt.Errorf("overlay: stored mix key %d: %d bytes", e, len(sealed))
-	}
-	plain, err := a.Open(nil, sealed[:a.NonceSize()], sealed[a.NonceSize():], []byte(name))
+	plain, err := s.box.open(sealed, []byte(name))
 	if err != nil {
 		return mixkey.Key{}, fmt.Errorf("overlay: stored mix key %d does not open with this node's key: %w", e, err)
 	}

@@ -1,14 +1,10 @@
 package overlay
 
 import (
-	"crypto/hkdf"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"time"
-
-	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/onemfive/onemfive/host/node"
 	"github.com/onemfive/onemfive/host/onion"
@@ -108,19 +104,12 @@ func decodeReplyEntry(b []byte) (surbEntry, error) {
 
 // replyKeys seals and persists reply-block keys.
 type replyKeys struct {
-	st   ReplyKeyStore
-	aead func() (aeadSealer, error)
-	rand io.Reader
+	st  ReplyKeyStore
+	box atRest
 }
 
 func newReplyKeys(st ReplyKeyStore, id *node.Identity, rand io.Reader) *replyKeys {
-	return &replyKeys{st: st, rand: rand, aead: func() (aeadSealer, error) {
-		k, err := hkdf.Key(sha256.New, id.BoxKey().Bytes(), nil, replyAtRestLabel, chacha20poly1305.KeySize)
-		if err != nil {
-			return nil, err
-		}
-		return chacha20poly1305.NewX(k)
-	}}
+	return &replyKeys{st: st, box: atRest{id: id, label: replyAtRestLabel, rand: rand}}
 }
 
 func (r *replyKeys) save(e surbEntry) error {
@@ -128,16 +117,12 @@ func (r *replyKeys) save(e surbEntry) error {
 	if err != nil {
 		return err
 	}
-	a, err := r.aead()
-	if err != nil {
-		return fmt.Errorf("overlay: reply key at rest: %w", err)
-	}
-	nonce := make([]byte, a.NonceSize())
-	if _, err := io.ReadFull(r.rand, nonce); err != nil {
-		return fmt.Errorf("overlay: reply key nonce: %w", err)
-	}
 	id := e.keys.ID[:]
-	if err := r.st.Put(id, e.expires, a.Seal(nonce, nonce, plain, id)); err != nil {
+	sealed, err := r.box.seal(plain, id)
+	if err != nil {
+		return fmt.Errorf("overlay: reply key: %w", err)
+	}
+	if err := r.st.Put(id, e.expires, sealed); err != nil {
 		return fmt.Errorf("overlay: save reply key: %w", err)
 	}
 	return nil
@@ -149,14 +134,7 @@ func (r *replyKeys) take(id [onion.SURBIDSize]byte, now time.Time) (surbEntry, e
 	if err != nil {
 		return surbEntry{}, err
 	}
-	a, err := r.aead()
-	if err != nil {
-		return surbEntry{}, fmt.Errorf("overlay: reply key at rest: %w", err)
-	}
-	if len(sealed) < a.NonceSize() {
-		return surbEntry{}, fmt.Errorf("%w: stored reply key of %d bytes", ErrMalformed, len(sealed))
-	}
-	plain, err := a.Open(nil, sealed[:a.NonceSize()], sealed[a.NonceSize():], id[:])
+	plain, err := r.box.open(sealed, id[:])
 	if err != nil {
 		return surbEntry{}, fmt.Errorf("overlay: stored reply key %x does not open with this node's key: %w", id[:4], err)
 	}
