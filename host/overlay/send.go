@@ -354,38 +354,21 @@ func (o *Overlay) pathAvoiding(dir map[node.ID]relayInfo, hops int, end *router.
 // carries lease-set traffic, not user messages). It returns the relays it
 // used before to.
 func (o *Overlay) sendDirect(ctx context.Context, dir map[node.ID]relayInfo, to router.Candidate, msg []byte, p Params) ([]node.ID, error) {
-	id, err := o.newMessageID()
-	if err != nil {
-		return nil, err
-	}
-	frags, err := fragmentMessage(id, msg)
-	if err != nil {
-		return nil, err
-	}
-	var used []node.ID
-	for _, f := range frags {
-		path, err := o.pathAvoiding(dir, p.Hops, &to, p, nil)
-		// Lease publications and lookups take shorter paths when the
-		// directory is too small for the usual ones (a 1DN mesh).
-		for h := p.Hops - 1; err != nil && h >= 0; h-- {
-			path, err = o.pathAvoiding(dir, h, &to, p, nil)
-		}
-		if err != nil {
-			return used, err
-		}
-		for _, c := range path[:len(path)-1] {
-			used = append(used, c.ID)
-		}
-		if err := o.sendPath(ctx, path, p, f); err != nil {
-			return used, err
-		}
-	}
-	return used, nil
+	return o.sendFragments(ctx, dir, to, msg, p, nil, true)
 }
 
 // sendForward sends msg to the relay to, each fragment on its own path of
 // p.Hops relays, avoiding avoid where the directory allows.
 func (o *Overlay) sendForward(ctx context.Context, dir map[node.ID]relayInfo, to router.Candidate, msg []byte, p Params, avoid []node.ID) ([]node.ID, error) {
+	return o.sendFragments(ctx, dir, to, msg, p, avoid, false)
+}
+
+// sendFragments fragments msg and sends each fragment on its own path of
+// p.Hops relays ending at to, avoiding avoid where the directory allows;
+// with shorten, on a shorter path when the directory is too small for
+// p.Hops (lease publications and lookups in a 1DN mesh). It returns the
+// relays it used before to.
+func (o *Overlay) sendFragments(ctx context.Context, dir map[node.ID]relayInfo, to router.Candidate, msg []byte, p Params, avoid []node.ID, shorten bool) ([]node.ID, error) {
 	id, err := o.newMessageID()
 	if err != nil {
 		return nil, err
@@ -397,6 +380,9 @@ func (o *Overlay) sendForward(ctx context.Context, dir map[node.ID]relayInfo, to
 	var used []node.ID
 	for _, f := range frags {
 		path, err := o.pathAvoiding(dir, p.Hops, &to, p, avoid)
+		for h := p.Hops - 1; shorten && err != nil && h >= 0; h-- {
+			path, err = o.pathAvoiding(dir, h, &to, p, avoid)
+		}
 		if err != nil {
 			return used, err
 		}
