@@ -227,7 +227,7 @@ func planStep(s *Step, n string, st State, pl *Plan) (RoutePlan, bool) {
 			r.Network = prev
 		}
 		prev = r.Network
-		r.Candidates = candidates(st.Peers, r)
+		r.Candidates = Candidates(st.Peers, r)
 		if i == 0 && len(r.Candidates) == 0 && !r.Discover {
 			pl.explain("skip %s at %s: no known peer over %s with %s", label, Pos(s.Pos), n, describe(r))
 			return RoutePlan{}, false
@@ -238,7 +238,7 @@ func planStep(s *Step, n string, st State, pl *Plan) (RoutePlan, bool) {
 		// Onion relays cannot fetch a site unless one of them is the
 		// exit: a peer with the step's network, after the hops, fetches.
 		r := Relay{Network: n, PeerHas: []string{n}, Exit: true}
-		r.Candidates = candidates(st.Peers, r)
+		r.Candidates = Candidates(st.Peers, r)
 		if len(r.Candidates) == 0 {
 			pl.explain("skip %s at %s: %s onion hops need an exit after them, and no known peer over %s has %s to fetch", label, Pos(s.Pos), s.Hops, n, n)
 			return RoutePlan{}, false
@@ -280,12 +280,9 @@ func describe(r Relay) string {
 }
 
 // Candidates returns the ids of peers that qualify for r (reachable over
-// r.Network, with r.PeerHas and r.PeerManConBelow), sorted: what a peer
-// forwarding along a chain uses to pick the next one.
-func Candidates(peers []Peer, r Relay) []string { return candidates(peers, r) }
-
-// candidates returns the ids of peers that qualify for r, sorted.
-func candidates(peers []Peer, r Relay) []string {
+// r.Network, with r.PeerHas and r.PeerManConBelow), sorted; a peer
+// forwarding along a chain uses it to pick the next one.
+func Candidates(peers []Peer, r Relay) []string {
 	var ids []string
 	for _, p := range peers {
 		if !p.has(r.Network) {

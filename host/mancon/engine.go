@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -311,10 +312,7 @@ type Snapshot struct {
 func (e *Engine) Snapshot() Snapshot {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	nets := make(map[string]policy.NetState, len(e.nets))
-	for k, v := range e.nets {
-		nets[k] = v
-	}
+	nets := maps.Clone(e.nets)
 	implied, _ := e.pol.Implied(func(n string) bool { return nets[n].Status == policy.Blocked })
 	eff := max(e.base, e.ratchet.Level(), implied)
 	if eff == envelope.ManConUnset {
@@ -342,13 +340,8 @@ func (e *Engine) Plan(req policy.Request, peers []policy.Peer) (policy.Plan, err
 		e.mu.Unlock()
 		return c.plan, c.err
 	}
-	nets := make(map[string]policy.NetState, len(e.nets))
-	for k, v := range e.nets {
-		nets[k] = v
-	}
 	gen, ratchet := e.gen, e.ratchet.Level()
-	st := policy.State{Base: e.base, Escalated: ratchet, Networks: nets, Peers: peers}
-	pol := e.pol
+	pol, st := e.stateLocked(peers)
 	e.mu.Unlock()
 	plan, err := policy.Evaluate(pol, req, st)
 	e.mu.Lock()
@@ -365,14 +358,15 @@ func (e *Engine) Plan(req policy.Request, peers []policy.Peer) (policy.Plan, err
 // Evaluate plans req afresh, bypassing the cache (explanations).
 func (e *Engine) Evaluate(req policy.Request, peers []policy.Peer) (policy.Plan, error) {
 	e.mu.Lock()
-	nets := make(map[string]policy.NetState, len(e.nets))
-	for k, v := range e.nets {
-		nets[k] = v
-	}
-	st := policy.State{Base: e.base, Escalated: e.ratchet.Level(), Networks: nets, Peers: peers}
-	pol := e.pol
+	pol, st := e.stateLocked(peers)
 	e.mu.Unlock()
 	return policy.Evaluate(pol, req, st)
+}
+
+// stateLocked is the policy in force and a copy of the state a plan is made
+// from; e.mu is held.
+func (e *Engine) stateLocked(peers []policy.Peer) (*policy.Policy, policy.State) {
+	return e.pol, policy.State{Base: e.base, Escalated: e.ratchet.Level(), Networks: maps.Clone(e.nets), Peers: peers}
 }
 
 // hashPeers hashes what a plan reads of peers, without allocating.
