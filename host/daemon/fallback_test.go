@@ -19,10 +19,7 @@ import (
 func TestNoClearnetFallbackByDefault(t *testing.T) {
 	a := newHost(t, "A", hostOpts{config: "onion {\n  probe_interval = \"1s\"\n}"})
 	b := newHost(t, "B", hostOpts{})
-	for _, h := range []*host{a, b} {
-		h.Start()
-		h.WaitPlugin("direct", "ready", 30*time.Second)
-	}
+	startAll(a, b)
 	hosttest.Introduce(t, a.Host, b.Host)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
@@ -69,8 +66,7 @@ func TestNoClearnetFallbackByDefault(t *testing.T) {
 	if err := os.WriteFile(a.Config, []byte(allowed), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a.Start()
-	a.WaitPlugin("direct", "ready", 30*time.Second)
+	startAll(a)
 	items := b.WaitInbox(2, 30*time.Second)
 	hosttest.CheckExactlyOnce(t, items, map[string]bool{"must not leave over a bare link": true, "nor this one": true}, a.Status().NodeID)
 	out, err = a.CLI("send", "--to", b.Status().NodeID, "--wait", "30s", "allowed now")

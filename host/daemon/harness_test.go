@@ -52,14 +52,27 @@ func newHost(t testing.TB, name string, o hostOpts) *host {
 func startPair(t testing.TB, introduce bool) (*host, *host) {
 	t.Helper()
 	a, b := newHost(t, "A", hostOpts{}), newHost(t, "B", hostOpts{})
-	for _, h := range []*host{a, b} {
-		h.Start()
-		h.WaitPlugin("direct", "ready", 30*time.Second)
-	}
+	startAll(a, b)
 	if introduce {
 		hosttest.Introduce(t, a.Host, b.Host)
 	}
 	return a, b
+}
+
+// startAll starts each host and waits until its direct transport is ready.
+func startAll(hs ...*host) {
+	for _, h := range hs {
+		h.Start()
+		h.WaitPlugin("direct", "ready", 30*time.Second)
+	}
+}
+
+// onionBlock is an onion block for a test of the onion layer: every packet
+// the node handles is logged to obs, envelopes wait for onion paths rather
+// than go without hops, relays are probed every second; extra lines go in
+// the block.
+func onionBlock(obs, extra string) string {
+	return fmt.Sprintf("onion {\n  observe_log = %q\n  fallback_direct = false\n  probe_interval = \"1s\"\n%s}\n", obs, extra)
 }
 
 func futurePlugin(t testing.TB) string {

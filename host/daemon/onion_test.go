@@ -53,17 +53,13 @@ func TestOnionRouting(t *testing.T) {
 	obsDir := t.TempDir()
 	obsPath := func(name string) string { return filepath.Join(obsDir, name+".jsonl") }
 	onionCfg := func(name, extra string) string {
-		return fmt.Sprintf("onion {\n  observe_log = %q\n  fallback_direct = false\n  lease_lifetime = \"2m\"\n  probe_interval = \"1s\"\n%s}\n", obsPath(name), extra)
-	}
-	start := func(h *host) {
-		h.Start()
-		h.WaitPlugin("direct", "ready", 30*time.Second)
+		return onionBlock(obsPath(name), "  lease_lifetime = \"2m\"\n"+extra)
 	}
 	var relays []*host
 	for i := range 5 {
 		name := fmt.Sprintf("R%d", i)
 		r := newHost(t, name, hostOpts{config: onionCfg(name, "")})
-		start(r)
+		startAll(r)
 		relays = append(relays, r)
 	}
 	for i, r := range relays {
@@ -79,7 +75,7 @@ func TestOnionRouting(t *testing.T) {
 
 	// F: reachable by id only, through its lease set; R0 is its guard.
 	f := newHost(t, "F", hostOpts{config: onionCfg("F", fmt.Sprintf("  client_only = true\n  guards = [%q]\n", relays[0].ID))})
-	start(f)
+	startAll(f)
 	knowRelays(f)
 	storers := waitLeasePublished(t, obsPath("F"), 60*time.Second)
 	t.Logf("F's lease set stored at %d nodes", len(storers))
@@ -97,7 +93,7 @@ func TestOnionRouting(t *testing.T) {
 		t.Fatalf("every relay but F's guard stores F's lease set (%v)", storers)
 	}
 	a := newHost(t, "A", hostOpts{config: onionCfg("A", fmt.Sprintf("  client_only = true\n  publish = false\n  guards = [%q]\n", guardA.ID))})
-	start(a)
+	startAll(a)
 	knowRelays(a)
 
 	// A → F by id, three envelopes.

@@ -35,10 +35,7 @@ func TestWebThroughRelayPeer(t *testing.T) {
 	n := newHost(t, "N", hostOpts{})                                   // a peer that does not relay
 	c2 := newHost(t, "C", hostOpts{config: requester})                 // knows only Q
 	q := newHost(t, "Q", hostOpts{config: "web {\n  relay = true\n}"}) // relays over tor and i2p only
-	for _, h := range []*host{a, p, b, n, c2, q} {
-		h.Start()
-		h.WaitPlugin("direct", "ready", 30*time.Second)
-	}
+	startAll(a, p, b, n, c2, q)
 	hosttest.Introduce(t, a.Host, p.Host)
 	hosttest.Introduce(t, b.Host, n.Host)
 	hosttest.Introduce(t, c2.Host, q.Host)
@@ -88,8 +85,7 @@ func TestWebThroughRelayPeer(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := newHost(t, "D", hostOpts{config: fmt.Sprintf("policies = [%q]\nweb {\n  listen = \"127.0.0.1:0\"\n  dial_timeout = \"20s\"\n}", fallbackPolicy)})
-	d.Start()
-	d.WaitPlugin("direct", "ready", 30*time.Second)
+	startAll(d)
 	hosttest.Introduce(t, d.Host, p.Host)
 	c = through(d)
 	code, hdr, body = get(plain.URL + "/fallback")
@@ -129,22 +125,16 @@ func TestWebThroughRelayPeerOverOnion(t *testing.T) {
 	}
 	obsDir := t.TempDir()
 	obs := func(name string) string { return filepath.Join(obsDir, name+".jsonl") }
-	onion := func(name, extra string) string {
-		return fmt.Sprintf("onion {\n  observe_log = %q\n  fallback_direct = false\n  probe_interval = \"1s\"\n%s}\n", obs(name), extra)
-	}
-	start := func(h *host) {
-		h.Start()
-		h.WaitPlugin("direct", "ready", 30*time.Second)
-	}
+	onion := func(name, extra string) string { return onionBlock(obs(name), extra) }
 	var relays []*host
 	for i := range 3 {
 		name := fmt.Sprintf("R%d", i)
 		r := newHost(t, name, hostOpts{config: onion(name, "")})
-		start(r)
+		startAll(r)
 		relays = append(relays, r)
 	}
 	p := newHost(t, "P", hostOpts{config: onion("P", "") + "web {\n  relay = true\n  relay_networks = [\"direct\"]\n}"})
-	start(p)
+	startAll(p)
 	nodes := append(append([]*host(nil), relays...), p)
 	for i, x := range nodes {
 		for _, y := range nodes[i+1:] {
@@ -153,7 +143,7 @@ func TestWebThroughRelayPeerOverOnion(t *testing.T) {
 	}
 	a := newHost(t, "A", hostOpts{config: fmt.Sprintf("policies = [%q]\nweb {\n  listen = \"127.0.0.1:0\"\n  dial_timeout = \"90s\"\n}\n", policyFile) +
 		onion("A", fmt.Sprintf("  client_only = true\n  publish = false\n  guards = [%q]\n", relays[0].ID))})
-	start(a)
+	startAll(a)
 	// A and the onion relays know each other (a guard must reach its
 	// client); P never learns A.
 	for _, r := range relays {
@@ -221,10 +211,7 @@ func TestWebThroughRelayChain(t *testing.T) {
 	a := newHost(t, "A", hostOpts{config: fmt.Sprintf("policies = [%q]\nweb {\n  listen = \"127.0.0.1:0\"\n  dial_timeout = \"20s\"\n}", policyFile)})
 	p1 := newHost(t, "P1", hostOpts{config: "web {\n  relay = true\n}"})
 	p2 := newHost(t, "P2", hostOpts{config: "web {\n  relay = true\n  relay_networks = [\"direct\"]\n}"})
-	for _, h := range []*host{a, p1, p2} {
-		h.Start()
-		h.WaitPlugin("direct", "ready", 30*time.Second)
-	}
+	startAll(a, p1, p2)
 	hosttest.Introduce(t, a.Host, p1.Host)
 	hosttest.Introduce(t, p1.Host, p2.Host)
 	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
