@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,4 +68,34 @@ func (h *Host) WebGetUntilOK(tb testing.TB, c *http.Client, u string, within tim
 		tb.Logf("try %d: %d %.200q %v", tries, r.Code, r.Body, r.Err)
 		time.Sleep(2 * time.Second)
 	}
+}
+
+// Site is a test site behind the proxy: it answers body followed by the
+// request's path, refuses a request that carries proxy credentials (the
+// proxy must not forward them), and records the Host of every request.
+type Site struct {
+	body  string
+	mu    sync.Mutex
+	hosts []string
+}
+
+// NewSite returns a Site answering body.
+func NewSite(body string) *Site { return &Site{body: body} }
+
+func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Proxy-Authorization") != "" {
+		http.Error(w, "proxy credentials leaked to the site", http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	s.hosts = append(s.hosts, r.Host)
+	s.mu.Unlock()
+	io.WriteString(w, s.body+" "+r.URL.Path)
+}
+
+// Hosts are the Host headers of the requests so far.
+func (s *Site) Hosts() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.hosts...)
 }

@@ -163,18 +163,8 @@ func TestWebProxyOverI2P(t *testing.T) {
 	hosttest.CLI(t)
 	begin := time.Now()
 
-	var seenMu sync.Mutex
-	var hostsSeen []string
-	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Proxy-Authorization") != "" {
-			http.Error(w, "proxy credentials leaked to the site", http.StatusBadRequest)
-			return
-		}
-		seenMu.Lock()
-		hostsSeen = append(hostsSeen, r.Host)
-		seenMu.Unlock()
-		fmt.Fprintf(w, "eepsite %s", r.URL.Path)
-	}))
+	eepsite := hosttest.NewSite("eepsite")
+	site := httptest.NewServer(eepsite)
 	defer site.Close()
 	// The site's session is created while the host starts.
 	siteReady := i2pSite(t, n.Routers[0], site.Listener.Addr().String())
@@ -210,9 +200,7 @@ func TestWebProxyOverI2P(t *testing.T) {
 		t.Fatalf("second GET: %d %q %v (network %q)", r.Code, r.Body, r.Err, r.Header.Get(web.NetworkHeader))
 	}
 	t.Logf("second GET took %v", time.Since(again).Round(time.Millisecond))
-	seenMu.Lock()
-	seen := append([]string(nil), hostsSeen...)
-	seenMu.Unlock()
+	seen := eepsite.Hosts()
 	// Each request that reached the site named it as Host (a retried
 	// first request could in principle reach it more than once).
 	if len(seen) < 2 || strings.Count(strings.Join(seen, " ")+" ", addr+" ") != len(seen) {

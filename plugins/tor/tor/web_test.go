@@ -120,18 +120,8 @@ func TestWebProxyOverTor(t *testing.T) {
 	hosttest.CLI(t)
 	begin := time.Now()
 
-	var hostsMu sync.Mutex
-	var hostsSeen []string
-	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Proxy-Authorization") != "" {
-			http.Error(w, "proxy credentials leaked to the site", http.StatusBadRequest)
-			return
-		}
-		hostsMu.Lock()
-		hostsSeen = append(hostsSeen, r.Host)
-		hostsMu.Unlock()
-		fmt.Fprintf(w, "plain onion site %s", r.URL.Path)
-	}))
+	plainSite := hosttest.NewSite("plain onion site")
+	plain := httptest.NewServer(plainSite)
 	defer plain.Close()
 	secure := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "secure onion site %s", r.URL.Path)
@@ -192,9 +182,7 @@ func TestWebProxyOverTor(t *testing.T) {
 	if body != "plain onion site /path" || hdr.Get(web.NetworkHeader) != "tor" {
 		t.Fatalf("plain GET: %q (network %q)", body, hdr.Get(web.NetworkHeader))
 	}
-	hostsMu.Lock()
-	seen := append([]string(nil), hostsSeen...)
-	hostsMu.Unlock()
+	seen := plainSite.Hosts()
 	if len(seen) != 1 || seen[0] != onion {
 		t.Fatalf("the site saw Host %q, want %q once", seen, onion)
 	}
